@@ -1,0 +1,21 @@
+/* The binding layer: the only code that creates Python objects from engine
+ * data or raises. Engine error codes become exceptions in pg_raise() only.
+ */
+#ifndef PG_BINDING_H
+#define PG_BINDING_H
+
+#include "pg_compat.h"
+#include "pg_profile.h"
+
+extern PyObject *pg_FormatError;       /* pipegauge._core.FormatError */
+extern PyObject *pg_ProfilerBusyError; /* pipegauge._core.ProfilerBusyError */
+extern PyTypeObject pg_ProfileType;
+
+/* Set the exception for engine error code; path names the file involved
+ * (or NULL). Always returns NULL, for `return pg_raise(...)`. */
+PyObject *pg_raise(int code, const char *path);
+
+/* New Profile object taking ownership of *profile (left zeroed). */
+PyObject *pg_profile_wrap(pg_profile_t *profile);
+
+#endif

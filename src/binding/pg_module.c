@@ -1,0 +1,226 @@
+/* pipegauge._core: session control (start/stop/snapshot) and the error
+ * types. See src/pipegauge/_core.pyi for the contract. */
+#include <errno.h>
+#include <string.h>
+
+#include "pg_binding.h"
+#include "pg_error.h"
+#include "pg_tracer.h"
+
+PyObject *pg_FormatError;
+PyObject *pg_ProfilerBusyError;
+
+PyObject *pg_raise(int code, const char *path)
+{
+    switch (code) {
+    case PG_ERR_NOMEM:
+        return PyErr_NoMemory();
+    case PG_ERR_IO:
+        if (errno == 0)
+            errno = EIO;
+        return PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+    case PG_ERR_ARG:
+        PyErr_SetString(PyExc_ValueError, pg_error_message(code));
+        return NULL;
+    default:
+        if (path)
+            PyErr_Format(pg_FormatError, "%s: %s", path, pg_error_message(code));
+        else
+            PyErr_SetString(pg_FormatError, pg_error_message(code));
+        return NULL;
+    }
+}
+
+/* Copy a sequence of str into an owned array of C strings. */
+static int strings_from_sequence(PyObject *sequence, char ***out, size_t *count)
+{
+    PyObject *fast = PySequence_Fast(sequence, "expected a sequence of str");
+    if (!fast)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    char **array = calloc((size_t)n + 1, sizeof(char *));
+    if (!array) {
+        Py_DECREF(fast);
+        PyErr_NoMemory();
+        return -1;
+    }
+    *out = array;
+    *count = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *text = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(fast, i));
+        if (!text || !(array[i] = strdup(text))) {
+            Py_DECREF(fast);
+            if (text)
+                PyErr_NoMemory();
+            return -1;
+        }
+        (*count)++;
+    }
+    Py_DECREF(fast);
+    return 0;
+}
+
+static int filter_from_args(pg_filter_t *filter, PyObject *collapse, PyObject *roots,
+                            PyObject *ignore)
+{
+    memset(filter, 0, sizeof *filter);
+    if (strings_from_sequence(collapse, &filter->collapse_prefixes, &filter->collapse_count) < 0 ||
+        strings_from_sequence(roots, &filter->module_roots, &filter->root_count) < 0 ||
+        strings_from_sequence(ignore, &filter->ignore_globs, &filter->ignore_count) < 0)
+        return -1;
+    return 0;
+}
+
+static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    static char *keywords[] = {"builtins",     "exact_builtins", "collapse_prefixes",
+                               "module_roots", "ignore_globs",   NULL};
+    int builtins = 1, exact_builtins = 0;
+    PyObject *empty = PyTuple_New(0);
+    PyObject *collapse = empty, *roots = empty, *ignore = empty;
+    if (!empty)
+        return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOO:start", keywords, &builtins,
+                                     &exact_builtins, &collapse, &roots, &ignore))
+        goto error;
+    if (pg_tracer.active) {
+        PyErr_SetString(PyExc_RuntimeError, "pipegauge is already profiling");
+        goto error;
+    }
+    if (pg_tracer.extra_index < 0 && (pg_tracer.extra_index = pg_code_extra_index_request(NULL)) < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "no free code object extra slot for pipegauge");
+        goto error;
+    }
+    pg_filter_t filter;
+    if (filter_from_args(&filter, collapse, roots, ignore) < 0) {
+        pg_filter_release(&filter);
+        goto error;
+    }
+    int rc = pg_tracer_begin(builtins, exact_builtins, &filter);
+    if (rc < 0) {
+        pg_filter_release(&filter);
+        pg_raise(rc, NULL);
+        goto error;
+    }
+    if (pg_calibrate_untraced() < 0) {
+        pg_tracer.active = 0;
+        goto error;
+    }
+    rc = pg_backend_install();
+    if (rc < 0) {
+        pg_tracer.active = 0;
+        if (rc == -2) { /* busy: keep the message, change the type */
+            PyObject *type, *value, *traceback;
+            PyErr_Fetch(&type, &value, &traceback);
+            PyErr_SetObject(pg_ProfilerBusyError, value);
+            Py_XDECREF(type), Py_XDECREF(value), Py_XDECREF(traceback);
+        }
+        goto error;
+    }
+    if (pg_calibrate() < 0 || (rc = pg_tracer_reset()) < 0) {
+        if (!PyErr_Occurred())
+            pg_raise(rc, NULL);
+        pg_backend_uninstall();
+        pg_tracer.active = 0;
+        goto error;
+    }
+    Py_DECREF(empty);
+    Py_RETURN_NONE;
+error:
+    Py_DECREF(empty);
+    return NULL;
+}
+
+static PyObject *core_stop(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    if (!pg_tracer.active) {
+        PyErr_SetString(PyExc_RuntimeError, "pipegauge is not profiling");
+        return NULL;
+    }
+    pg_backend_uninstall();
+    pg_profile_t profile;
+    int rc = pg_tracer_end(&profile);
+    if (rc < 0) {
+        pg_tracer.active = 0;
+        return pg_raise(rc, NULL);
+    }
+    return pg_profile_wrap(&profile);
+}
+
+static PyObject *core_snapshot(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    if (!pg_tracer.active) {
+        PyErr_SetString(PyExc_RuntimeError, "pipegauge is not profiling");
+        return NULL;
+    }
+    pg_profile_t copy;
+    int rc = pg_profile_copy(&copy, &pg_tracer.profile);
+    if (rc < 0)
+        return pg_raise(rc, NULL);
+    pg_clock_mark_t now = pg_clock_mark();
+    uint64_t now_ns = now.ns;
+    copy.run.ns_per_unit = pg_clock_ns_per_tick(pg_tracer.start_mark, &now);
+    copy.run.event_cost_ns = pg_tracer.event_cost_ticks * copy.run.ns_per_unit;
+    copy.run.events = pg_tracer.events;
+    copy.run.start_epoch_ns = pg_tracer.start_epoch_ns;
+    copy.run.duration_ns = now_ns - pg_tracer.start_mark.ns;
+    copy.run.profiler_memory = pg_tracer_memory();
+    copy.run.lost_events = pg_tracer.lost;
+    copy.run.unmatched_events = pg_tracer.unmatched;
+    return pg_profile_wrap(&copy);
+}
+
+static PyObject *core_active(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    return PyBool_FromLong(pg_tracer.active);
+}
+
+static PyObject *core_backend(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    return PyUnicode_FromString(pg_backend_name());
+}
+
+static PyMethodDef core_methods[] = {
+    {"start", (PyCFunction)(void (*)(void))core_start, METH_VARARGS | METH_KEYWORDS,
+     "start(*, builtins=True, exact_builtins=False, collapse_prefixes=(), module_roots=(), ignore_globs=())"},
+    {"stop", core_stop, METH_NOARGS, "stop() -> Profile"},
+    {"snapshot", core_snapshot, METH_NOARGS, "snapshot() -> Profile"},
+    {"active", core_active, METH_NOARGS, "active() -> bool"},
+    {"backend", core_backend, METH_NOARGS, "backend() -> str"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT, "pipegauge._core",
+    "The C engine of pipegauge: tracer, call tree and profile files.", -1, core_methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+    PyObject *module = PyModule_Create(&core_module);
+    if (!module)
+        return NULL;
+    pg_FormatError = PyErr_NewExceptionWithDoc(
+        "pipegauge._core.FormatError", "A profile file is not readable.", PyExc_ValueError, NULL);
+    pg_ProfilerBusyError = PyErr_NewExceptionWithDoc(
+        "pipegauge._core.ProfilerBusyError",
+        "Another tool owns the hook pipegauge needs.", PyExc_RuntimeError, NULL);
+    PyObject *version = Py_BuildValue("(ii)", PG_FORMAT_VERSION_MAJOR, PG_FORMAT_VERSION_MINOR);
+    if (!version || !pg_FormatError || !pg_ProfilerBusyError || PyType_Ready(&pg_ProfileType) < 0 ||
+        PyModule_AddObjectRef(module, "FormatError", pg_FormatError) < 0 ||
+        PyModule_AddObjectRef(module, "ProfilerBusyError", pg_ProfilerBusyError) < 0 ||
+        PyModule_AddObjectRef(module, "Profile", (PyObject *)&pg_ProfileType) < 0 ||
+        PyModule_AddObjectRef(module, "FORMAT_VERSION", version) < 0) {
+        Py_XDECREF(version);
+        Py_DECREF(module);
+        return NULL;
+    }
+    Py_DECREF(version);
+    return module;
+}

@@ -1,0 +1,358 @@
+/* pipegauge._core.Profile: a pg_profile_t owned by a Python object, with
+ * its aggregations built on first use (one per correction setting). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_aggregate.h"
+#include "pg_binding.h"
+#include "pg_error.h"
+
+typedef struct pg_pyprofile {
+    PyObject_HEAD
+    pg_profile_t profile;        /* owned */
+    pg_aggregate_t aggregate[2]; /* [correct]: owned, valid when built[] */
+    int built[2];
+} pg_pyprofile_t;
+
+PyObject *pg_profile_wrap(pg_profile_t *profile)
+{
+    pg_pyprofile_t *self = PyObject_New(pg_pyprofile_t, &pg_ProfileType);
+    if (!self) {
+        pg_profile_release(profile);
+        return NULL;
+    }
+    self->profile = *profile;
+    memset(profile, 0, sizeof *profile);
+    memset(self->aggregate, 0, sizeof self->aggregate);
+    self->built[0] = self->built[1] = 0;
+    return (PyObject *)self;
+}
+
+static void profile_dealloc(pg_pyprofile_t *self)
+{
+    pg_aggregate_release(&self->aggregate[0]);
+    pg_aggregate_release(&self->aggregate[1]);
+    pg_profile_release(&self->profile);
+    PyObject_Free(self);
+}
+
+static const pg_aggregate_t *aggregate_of(pg_pyprofile_t *self, int correct)
+{
+    correct = correct != 0;
+    if (!self->built[correct]) {
+        int rc = pg_aggregate_build(&self->aggregate[correct], &self->profile, correct);
+        if (rc < 0) {
+            pg_raise(rc, NULL);
+            return NULL;
+        }
+        self->built[correct] = 1;
+    }
+    return &self->aggregate[correct];
+}
+
+static int parse_correct(PyObject *args, PyObject *kwargs, const char *name)
+{
+    static char *keywords[] = {"correct", NULL};
+    int correct = 1;
+    char format[32];
+    snprintf(format, sizeof format, "|p:%s", name);
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, format, keywords, &correct))
+        return -1;
+    return correct;
+}
+
+static PyObject *profile_read(PyObject *type, PyObject *args)
+{
+    (void)type;
+    PyObject *path_object;
+    if (!PyArg_ParseTuple(args, "O&:read", PyUnicode_FSConverter, &path_object))
+        return NULL;
+    const char *path = PyBytes_AS_STRING(path_object);
+    pg_profile_t profile;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    memset(&profile, 0, sizeof profile);
+    rc = pg_profile_read(&profile, path);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
+        pg_raise(rc, path);
+        Py_DECREF(path_object);
+        return NULL;
+    }
+    Py_DECREF(path_object);
+    return pg_profile_wrap(&profile);
+}
+
+static PyObject *profile_write(pg_pyprofile_t *self, PyObject *args)
+{
+    PyObject *path_object;
+    if (!PyArg_ParseTuple(args, "O&:write", PyUnicode_FSConverter, &path_object))
+        return NULL;
+    const char *path = PyBytes_AS_STRING(path_object);
+    int rc = pg_profile_write(&self->profile, path);
+    if (rc < 0) {
+        pg_raise(rc, path);
+        Py_DECREF(path_object);
+        return NULL;
+    }
+    Py_DECREF(path_object);
+    Py_RETURN_NONE;
+}
+
+static PyObject *profile_set_meta(pg_pyprofile_t *self, PyObject *args)
+{
+    const char *key, *value;
+    if (!PyArg_ParseTuple(args, "ss:set_meta", &key, &value))
+        return NULL;
+    int rc = pg_profile_meta_set(&self->profile, key, value);
+    if (rc < 0)
+        return pg_raise(rc, NULL);
+    Py_RETURN_NONE;
+}
+
+static PyObject *profile_get_meta(pg_pyprofile_t *self, void *closure)
+{
+    (void)closure;
+    PyObject *meta = PyDict_New();
+    for (uint32_t i = 0; meta && i < self->profile.meta_count; i++) {
+        PyObject *value = PyUnicode_DecodeUTF8(self->profile.meta[i].value,
+                                               (Py_ssize_t)strlen(self->profile.meta[i].value),
+                                               "replace");
+        if (!value || PyDict_SetItemString(meta, self->profile.meta[i].key, value) < 0) {
+            Py_XDECREF(value);
+            Py_CLEAR(meta);
+            break;
+        }
+        Py_DECREF(value);
+    }
+    return meta;
+}
+
+static PyObject *profile_get_run(pg_pyprofile_t *self, void *closure)
+{
+    (void)closure;
+    const pg_run_stats_t *run = &self->profile.run;
+    return Py_BuildValue(
+        "{sdsdsKsKsKsKsKsKsKsd}", "ns_per_unit", run->ns_per_unit, "event_cost_ns",
+        run->event_cost_ns, "events", (unsigned long long)run->events, "start_epoch_ns",
+        (unsigned long long)run->start_epoch_ns, "duration_ns",
+        (unsigned long long)run->duration_ns, "profiler_memory",
+        (unsigned long long)run->profiler_memory, "threads", (unsigned long long)run->threads,
+        "lost_events", (unsigned long long)run->lost_events, "unmatched_events",
+        (unsigned long long)run->unmatched_events, "overhead_ns",
+        run->event_cost_ns * (double)run->events);
+}
+
+static PyObject *profile_get_function_count(pg_pyprofile_t *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLong(self->profile.func_count);
+}
+
+static PyObject *profile_get_node_count(pg_pyprofile_t *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLong(self->profile.node_count);
+}
+
+static PyObject *str_at(const pg_profile_t *profile, uint32_t index)
+{
+    return PyUnicode_DecodeUTF8(pg_strtab_get(&profile->strings, index),
+                                (Py_ssize_t)pg_strtab_length(&profile->strings, index), "replace");
+}
+
+/* Quantile in ns, shifted down by the profiler's cost inside a call. */
+static double quantile_ns(const pg_profile_t *profile, const pg_hist_t *hist, double q, double shift)
+{
+    double value = pg_hist_quantile(hist, q) * profile->run.ns_per_unit - shift;
+    return value > 0.0 ? value : 0.0;
+}
+
+static PyObject *function_tuple(const pg_profile_t *profile, const pg_aggregate_t *aggregate,
+                                uint32_t i)
+{
+    const pg_func_t *f = &profile->funcs[i];
+    const pg_func_stats_t *s = &aggregate->funcs[i];
+    const pg_hist_t *h = &f->hist;
+    double shift = s->overhead_per_call_ns;
+    double unit = profile->run.ns_per_unit;
+    double mean = h->count ? (double)h->sum / (double)h->count * unit - shift : 0.0;
+    PyObject *name = str_at(profile, f->name), *file = str_at(profile, f->file);
+    PyObject *tuple = NULL;
+    if (name && file)
+        tuple = Py_BuildValue("(OOIIKKKddKdddddd)", name, file, f->line, f->kind,
+                              (unsigned long long)s->calls, (unsigned long long)s->primitive_calls,
+                              (unsigned long long)s->exc_exits, s->exclusive_ns, s->inclusive_ns,
+                              (unsigned long long)h->count, quantile_ns(profile, h, 0.0, shift),
+                              mean > 0.0 ? mean : 0.0, quantile_ns(profile, h, 0.50, shift),
+                              quantile_ns(profile, h, 0.95, shift),
+                              quantile_ns(profile, h, 0.99, shift),
+                              quantile_ns(profile, h, 1.0, shift));
+    Py_XDECREF(name);
+    Py_XDECREF(file);
+    return tuple;
+}
+
+static PyObject *profile_functions(pg_pyprofile_t *self, PyObject *args, PyObject *kwargs)
+{
+    int correct = parse_correct(args, kwargs, "functions");
+    const pg_aggregate_t *aggregate = correct < 0 ? NULL : aggregate_of(self, correct);
+    if (!aggregate)
+        return NULL;
+    PyObject *list = PyList_New(self->profile.func_count);
+    for (uint32_t i = 0; list && i < self->profile.func_count; i++) {
+        PyObject *tuple = function_tuple(&self->profile, aggregate, i);
+        if (!tuple) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, tuple);
+    }
+    return list;
+}
+
+static long long index_or_minus_one(uint32_t index)
+{
+    return index == PG_NONE ? -1 : (long long)index;
+}
+
+static PyObject *profile_nodes(pg_pyprofile_t *self, PyObject *args, PyObject *kwargs)
+{
+    int correct = parse_correct(args, kwargs, "nodes");
+    const pg_aggregate_t *aggregate = correct < 0 ? NULL : aggregate_of(self, correct);
+    if (!aggregate)
+        return NULL;
+    PyObject *list = PyList_New(self->profile.node_count);
+    for (uint32_t i = 0; list && i < self->profile.node_count; i++) {
+        const pg_node_t *n = &self->profile.nodes[i];
+        PyObject *tuple = Py_BuildValue(
+            "(LLKKddO)", index_or_minus_one(n->parent), index_or_minus_one(n->func),
+            (unsigned long long)n->calls, (unsigned long long)n->exc_exits,
+            aggregate->node_inclusive_ns[i], aggregate->node_exclusive_ns[i],
+            aggregate->node_recursive[i] ? Py_True : Py_False);
+        if (!tuple) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, tuple);
+    }
+    return list;
+}
+
+static PyObject *profile_edges(pg_pyprofile_t *self, PyObject *args, PyObject *kwargs)
+{
+    int correct = parse_correct(args, kwargs, "edges");
+    const pg_aggregate_t *aggregate = correct < 0 ? NULL : aggregate_of(self, correct);
+    if (!aggregate)
+        return NULL;
+    PyObject *list = PyList_New(aggregate->edge_count);
+    for (uint32_t i = 0; list && i < aggregate->edge_count; i++) {
+        const pg_edge_t *e = &aggregate->edges[i];
+        PyObject *tuple = Py_BuildValue("(IIKKdd)", e->caller, e->callee,
+                                        (unsigned long long)e->calls,
+                                        (unsigned long long)e->primitive_calls, e->exclusive_ns,
+                                        e->inclusive_ns);
+        if (!tuple) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, tuple);
+    }
+    return list;
+}
+
+static const pg_hist_t *hist_arg(pg_pyprofile_t *self, unsigned int func)
+{
+    if (func >= self->profile.func_count) {
+        PyErr_SetString(PyExc_IndexError, "function index out of range");
+        return NULL;
+    }
+    return &self->profile.funcs[func].hist;
+}
+
+static PyObject *profile_histogram(pg_pyprofile_t *self, PyObject *args)
+{
+    unsigned int func;
+    if (!PyArg_ParseTuple(args, "I:histogram", &func))
+        return NULL;
+    const pg_hist_t *h = hist_arg(self, func);
+    if (!h)
+        return NULL;
+    double unit = self->profile.run.ns_per_unit;
+    PyObject *buckets = PyList_New(0);
+    for (uint32_t b = 0; buckets && b < PG_HIST_BUCKETS; b++) {
+        uint64_t count = pg_hist_bucket_count(h, b);
+        if (!count)
+            continue;
+        double low = (double)pg_hist_bucket_low(b) * unit;
+        double high = (double)(pg_hist_bucket_low(b) + pg_hist_bucket_width(b)) * unit;
+        PyObject *item = Py_BuildValue("(ddK)", low, high, (unsigned long long)count);
+        if (!item || PyList_Append(buckets, item) < 0)
+            Py_CLEAR(buckets);
+        Py_XDECREF(item);
+    }
+    if (!buckets)
+        return NULL;
+    return Py_BuildValue("{sdsKsdsdsdsN}", "unit_ns", unit, "count",
+                         (unsigned long long)h->count, "sum_ns", (double)h->sum * unit, "min_ns",
+                         h->count ? (double)h->min * unit : 0.0, "max_ns",
+                         (double)h->max * unit, "buckets", buckets);
+}
+
+static PyObject *profile_quantiles(pg_pyprofile_t *self, PyObject *args)
+{
+    unsigned int func;
+    PyObject *qs;
+    if (!PyArg_ParseTuple(args, "IO:quantiles", &func, &qs))
+        return NULL;
+    const pg_hist_t *h = hist_arg(self, func);
+    PyObject *fast = h ? PySequence_Fast(qs, "qs must be a sequence of floats") : NULL;
+    if (!fast)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    PyObject *out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        double q = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(fast, i));
+        if (q == -1.0 && PyErr_Occurred()) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, PyFloat_FromDouble(quantile_ns(&self->profile, h, q, 0.0)));
+    }
+    Py_DECREF(fast);
+    return out;
+}
+
+static PyMethodDef profile_methods[] = {
+    {"read", profile_read, METH_VARARGS | METH_STATIC, "read(path) -> Profile"},
+    {"write", (PyCFunction)profile_write, METH_VARARGS, "write(path): atomic"},
+    {"set_meta", (PyCFunction)profile_set_meta, METH_VARARGS, "set_meta(key, value)"},
+    {"functions", (PyCFunction)(void (*)(void))profile_functions, METH_VARARGS | METH_KEYWORDS,
+     "functions(correct=True) -> list of tuples"},
+    {"nodes", (PyCFunction)(void (*)(void))profile_nodes, METH_VARARGS | METH_KEYWORDS,
+     "nodes(correct=True) -> list of tuples"},
+    {"edges", (PyCFunction)(void (*)(void))profile_edges, METH_VARARGS | METH_KEYWORDS,
+     "edges(correct=True) -> list of tuples"},
+    {"histogram", (PyCFunction)profile_histogram, METH_VARARGS, "histogram(func) -> dict"},
+    {"quantiles", (PyCFunction)profile_quantiles, METH_VARARGS, "quantiles(func, qs) -> list"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef profile_getset[] = {
+    {"meta", (getter)profile_get_meta, NULL, "metadata dict", NULL},
+    {"run", (getter)profile_get_run, NULL, "run statistics dict", NULL},
+    {"function_count", (getter)profile_get_function_count, NULL, NULL, NULL},
+    {"node_count", (getter)profile_get_node_count, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyTypeObject pg_ProfileType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pipegauge._core.Profile",
+    .tp_basicsize = sizeof(pg_pyprofile_t),
+    .tp_dealloc = (destructor)profile_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A profile held in C (live snapshot or read from a file).",
+    .tp_methods = profile_methods,
+    .tp_getset = profile_getset,
+};

@@ -1,0 +1,310 @@
+#include "pg_profile.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_error.h"
+
+static uint64_t mix64(uint64_t key)
+{
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdull;
+    key ^= key >> 33;
+    return key;
+}
+
+static uint64_t node_key_hash(uint32_t parent, uint32_t func)
+{
+    return mix64(((uint64_t)parent << 32) | func);
+}
+
+static uint64_t func_key_hash(uint32_t name, uint32_t file, uint32_t line, uint32_t kind)
+{
+    return mix64(((uint64_t)name << 32 | file) ^ mix64((uint64_t)line << 8 | kind));
+}
+
+int pg_profile_init(pg_profile_t *profile)
+{
+    memset(profile, 0, sizeof *profile);
+    profile->run.ns_per_unit = 1.0;
+    if (pg_strtab_init(&profile->strings) < 0)
+        return PG_ERR_NOMEM;
+    pg_node_t root = {.parent = PG_NONE, .func = PG_NONE};
+    if (pg_profile_node_append(profile, &root) < 0) {
+        pg_profile_release(profile);
+        return PG_ERR_NOMEM;
+    }
+    return PG_OK;
+}
+
+void pg_profile_release(pg_profile_t *profile)
+{
+    for (uint32_t i = 0; i < profile->func_count; i++)
+        pg_hist_release(&profile->funcs[i].hist);
+    for (uint32_t i = 0; i < profile->meta_count; i++) {
+        free(profile->meta[i].key);
+        free(profile->meta[i].value);
+    }
+    free(profile->funcs);
+    free(profile->nodes);
+    free(profile->meta);
+    free(profile->node_slots);
+    free(profile->func_slots);
+    pg_strtab_release(&profile->strings);
+    memset(profile, 0, sizeof *profile);
+}
+
+int pg_profile_meta_set(pg_profile_t *profile, const char *key, const char *value)
+{
+    char *value_copy = strdup(value);
+    if (!value_copy)
+        return PG_ERR_NOMEM;
+    for (uint32_t i = 0; i < profile->meta_count; i++) {
+        if (strcmp(profile->meta[i].key, key) == 0) {
+            free(profile->meta[i].value);
+            profile->meta[i].value = value_copy;
+            return PG_OK;
+        }
+    }
+    if (profile->meta_count == profile->meta_capacity) {
+        uint32_t capacity = profile->meta_capacity ? profile->meta_capacity * 2 : 16;
+        pg_meta_entry_t *meta = realloc(profile->meta, capacity * sizeof *meta);
+        if (!meta) {
+            free(value_copy);
+            return PG_ERR_NOMEM;
+        }
+        profile->meta = meta;
+        profile->meta_capacity = capacity;
+    }
+    char *key_copy = strdup(key);
+    if (!key_copy) {
+        free(value_copy);
+        return PG_ERR_NOMEM;
+    }
+    profile->meta[profile->meta_count].key = key_copy;
+    profile->meta[profile->meta_count].value = value_copy;
+    profile->meta_count++;
+    return PG_OK;
+}
+
+const char *pg_profile_meta_get(const pg_profile_t *profile, const char *key)
+{
+    for (uint32_t i = 0; i < profile->meta_count; i++)
+        if (strcmp(profile->meta[i].key, key) == 0)
+            return profile->meta[i].value;
+    return NULL;
+}
+
+/* (Re)build an open-addressing index with room for at least want entries. */
+static int rebuild_node_index(pg_profile_t *profile, uint32_t want)
+{
+    uint32_t size = 64;
+    while (size < want * 2u + 2u)
+        size *= 2;
+    uint32_t *slots = calloc(size, sizeof(uint32_t));
+    if (!slots)
+        return PG_ERR_NOMEM;
+    for (uint32_t i = 1; i < profile->node_count; i++) {
+        uint64_t at = node_key_hash(profile->nodes[i].parent, profile->nodes[i].func) & (size - 1);
+        while (slots[at])
+            at = (at + 1) & (size - 1);
+        slots[at] = i + 1;
+    }
+    free(profile->node_slots);
+    profile->node_slots = slots;
+    profile->node_slot_mask = size - 1;
+    return PG_OK;
+}
+
+static int rebuild_func_index(pg_profile_t *profile, uint32_t want)
+{
+    uint32_t size = 64;
+    while (size < want * 2u + 2u)
+        size *= 2;
+    uint32_t *slots = calloc(size, sizeof(uint32_t));
+    if (!slots)
+        return PG_ERR_NOMEM;
+    for (uint32_t i = 0; i < profile->func_count; i++) {
+        const pg_func_t *f = &profile->funcs[i];
+        uint64_t at = func_key_hash(f->name, f->file, f->line, f->kind) & (size - 1);
+        while (slots[at])
+            at = (at + 1) & (size - 1);
+        slots[at] = i + 1;
+    }
+    free(profile->func_slots);
+    profile->func_slots = slots;
+    profile->func_slot_mask = size - 1;
+    return PG_OK;
+}
+
+int pg_profile_func_append(pg_profile_t *profile, uint32_t name, uint32_t file,
+                           uint32_t line, uint32_t kind)
+{
+    if (profile->func_count >= PG_NONE - 1)
+        return PG_ERR_LIMIT;
+    if (profile->func_count == profile->func_capacity) {
+        uint32_t capacity = profile->func_capacity ? profile->func_capacity * 2 : 64;
+        pg_func_t *funcs = realloc(profile->funcs, capacity * sizeof *funcs);
+        if (!funcs)
+            return PG_ERR_NOMEM;
+        profile->funcs = funcs;
+        profile->func_capacity = capacity;
+    }
+    pg_func_t *f = &profile->funcs[profile->func_count++];
+    f->name = name;
+    f->file = file;
+    f->line = line;
+    f->kind = kind;
+    pg_hist_init(&f->hist);
+    /* An index that exists must keep covering every function. */
+    free(profile->func_slots);
+    profile->func_slots = NULL;
+    return PG_OK;
+}
+
+int64_t pg_profile_func_intern(pg_profile_t *profile, const char *name,
+                               size_t name_length, const char *file,
+                               size_t file_length, uint32_t line, uint32_t kind)
+{
+    int64_t name_index = pg_strtab_intern(&profile->strings, name, name_length);
+    if (name_index < 0)
+        return name_index;
+    int64_t file_index = pg_strtab_intern(&profile->strings, file, file_length);
+    if (file_index < 0)
+        return file_index;
+    if (!profile->func_slots && rebuild_func_index(profile, profile->func_count + 1) < 0)
+        return PG_ERR_NOMEM;
+    uint64_t at = func_key_hash((uint32_t)name_index, (uint32_t)file_index, line, kind) &
+                  profile->func_slot_mask;
+    for (uint32_t slot; (slot = profile->func_slots[at]) != 0;
+         at = (at + 1) & profile->func_slot_mask) {
+        const pg_func_t *f = &profile->funcs[slot - 1];
+        if (f->name == name_index && f->file == file_index && f->line == line &&
+            f->kind == kind)
+            return slot - 1;
+    }
+    uint32_t *slots = profile->func_slots;
+    uint32_t mask = profile->func_slot_mask;
+    profile->func_slots = NULL; /* keep the index across the append */
+    int rc = pg_profile_func_append(profile, (uint32_t)name_index, (uint32_t)file_index,
+                                    line, kind);
+    profile->func_slots = slots;
+    profile->func_slot_mask = mask;
+    if (rc < 0)
+        return rc;
+    uint32_t index = profile->func_count - 1;
+    if ((uint64_t)profile->func_count * 2 > mask) {
+        if (rebuild_func_index(profile, profile->func_count) < 0)
+            return PG_ERR_NOMEM;
+    } else {
+        slots[at] = index + 1;
+    }
+    return index;
+}
+
+int pg_profile_node_append(pg_profile_t *profile, const pg_node_t *node)
+{
+    if (profile->node_count >= PG_NONE - 1)
+        return PG_ERR_LIMIT;
+    if (profile->node_count == profile->node_capacity) {
+        uint32_t capacity = profile->node_capacity ? profile->node_capacity * 2 : 256;
+        pg_node_t *nodes = realloc(profile->nodes, (size_t)capacity * sizeof *nodes);
+        if (!nodes)
+            return PG_ERR_NOMEM;
+        profile->nodes = nodes;
+        profile->node_capacity = capacity;
+    }
+    profile->nodes[profile->node_count++] = *node;
+    free(profile->node_slots);
+    profile->node_slots = NULL;
+    return PG_OK;
+}
+
+int64_t pg_profile_node_child(pg_profile_t *profile, uint32_t parent, uint32_t func)
+{
+    if (!profile->node_slots && rebuild_node_index(profile, profile->node_count + 1) < 0)
+        return PG_ERR_NOMEM;
+    uint32_t mask = profile->node_slot_mask;
+    uint32_t *slots = profile->node_slots;
+    uint64_t at = node_key_hash(parent, func) & mask;
+    for (uint32_t slot; (slot = slots[at]) != 0; at = (at + 1) & mask) {
+        const pg_node_t *n = &profile->nodes[slot - 1];
+        if (n->parent == parent && n->func == func)
+            return slot - 1;
+    }
+    pg_node_t node = {.parent = parent, .func = func};
+    profile->node_slots = NULL; /* keep the index across the append */
+    int rc = pg_profile_node_append(profile, &node);
+    profile->node_slots = slots;
+    if (rc < 0)
+        return rc;
+    uint32_t index = profile->node_count - 1;
+    if ((uint64_t)profile->node_count * 2 > mask) {
+        if (rebuild_node_index(profile, profile->node_count) < 0)
+            return PG_ERR_NOMEM;
+    } else {
+        slots[at] = index + 1;
+    }
+    return index;
+}
+
+void pg_profile_clear_counts(pg_profile_t *profile)
+{
+    for (uint32_t i = 0; i < profile->func_count; i++) {
+        pg_hist_release(&profile->funcs[i].hist);
+    }
+    profile->node_count = 1;
+    memset(&profile->nodes[0], 0, sizeof profile->nodes[0]);
+    profile->nodes[0].parent = PG_NONE;
+    profile->nodes[0].func = PG_NONE;
+    free(profile->node_slots);
+    profile->node_slots = NULL;
+}
+
+uint64_t pg_profile_memory(const pg_profile_t *profile)
+{
+    uint64_t bytes = profile->strings.bytes;
+    bytes += (uint64_t)profile->func_capacity * sizeof(pg_func_t);
+    bytes += (uint64_t)profile->node_capacity * sizeof(pg_node_t);
+    bytes += (uint64_t)profile->meta_capacity * sizeof(pg_meta_entry_t);
+    if (profile->node_slots)
+        bytes += ((uint64_t)profile->node_slot_mask + 1) * sizeof(uint32_t);
+    if (profile->func_slots)
+        bytes += ((uint64_t)profile->func_slot_mask + 1) * sizeof(uint32_t);
+    for (uint32_t i = 0; i < profile->func_count; i++)
+        bytes += pg_hist_memory(&profile->funcs[i].hist);
+    return bytes;
+}
+
+int pg_profile_copy(pg_profile_t *dst, const pg_profile_t *src)
+{
+    int rc = pg_profile_init(dst);
+    if (rc < 0)
+        return rc;
+    for (uint32_t i = 1; i < src->strings.count; i++) {
+        int64_t index = pg_strtab_intern(&dst->strings, src->strings.strings[i],
+                                         src->strings.lengths[i]);
+        if (index < 0) {
+            rc = (int)index;
+            goto error;
+        }
+    }
+    for (uint32_t i = 0; i < src->func_count; i++) {
+        const pg_func_t *f = &src->funcs[i];
+        if ((rc = pg_profile_func_append(dst, f->name, f->file, f->line, f->kind)) < 0 ||
+            (rc = pg_hist_merge(&dst->funcs[i].hist, &f->hist)) < 0)
+            goto error;
+    }
+    dst->node_count = 0;
+    for (uint32_t i = 0; i < src->node_count; i++)
+        if ((rc = pg_profile_node_append(dst, &src->nodes[i])) < 0)
+            goto error;
+    for (uint32_t i = 0; i < src->meta_count; i++)
+        if ((rc = pg_profile_meta_set(dst, src->meta[i].key, src->meta[i].value)) < 0)
+            goto error;
+    dst->run = src->run;
+    return PG_OK;
+error:
+    pg_profile_release(dst);
+    return rc;
+}

@@ -1,0 +1,144 @@
+/* The profile: the data model shared by the tracer, the file writer and
+ * reader, and the aggregations.
+ *
+ * A profile is a function table and a call tree. The call tree is a flat
+ * array of nodes; a node is (parent node, function), so a call path is one
+ * integer. Node 0 is the root (no function); every other node's parent index
+ * is smaller than its own, so a forward scan visits parents before children
+ * and a backward scan children before parents.
+ *
+ * Times (node.inclusive, node.exclusive, histogram values) are in "units";
+ * ns_per_unit converts them to nanoseconds. The live tracer records clock
+ * ticks and sets ns_per_unit when it calibrates, so no per-event conversion
+ * is needed.
+ *
+ * Invariants:
+ * - nodes[0].parent == PG_NONE and nodes[0].func == PG_NONE;
+ * - for i > 0: nodes[i].parent < i and nodes[i].func < func_count;
+ * - (parent, func) pairs are unique;
+ * - funcs are unique by (name, file, line, kind);
+ * - exclusive <= inclusive for each node; node inclusive equals its own
+ *   exclusive plus its children's inclusive (as recorded, before overhead
+ *   correction).
+ * Not thread-safe: the tracer mutates it with the GIL held.
+ */
+#ifndef PG_PROFILE_H
+#define PG_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pg_hist.h"
+#include "pg_strtab.h"
+
+#define PG_NONE UINT32_MAX
+#define PG_FORMAT_VERSION_MAJOR 1 /* readers reject any other major */
+#define PG_FORMAT_VERSION_MINOR 0 /* bumped for added, skippable sections */
+#define PG_ROOT 0u
+
+typedef enum pg_func_kind {
+    PG_FUNC_PYTHON = 0,  /* a Python code object */
+    PG_FUNC_BUILTIN = 1, /* a C function or method, named as cProfile does */
+} pg_func_kind_t;
+
+typedef struct pg_func {
+    uint32_t name;  /* strings index: qualified name, or the builtin's label */
+    uint32_t file;  /* strings index: source file; "~" for builtins */
+    uint32_t line;  /* first line number; 0 for builtins */
+    uint32_t kind;  /* pg_func_kind_t */
+    pg_hist_t hist; /* per-call inclusive duration, in units; owned */
+} pg_func_t;
+
+typedef struct pg_node {
+    uint32_t parent;    /* node index; PG_NONE for the root */
+    uint32_t func;      /* function index; PG_NONE for the root */
+    uint64_t calls;     /* completed calls (each generator resume is one) */
+    uint64_t exc_exits; /* calls that ended by an exception */
+    uint64_t events;    /* tracer events whose cost landed in this node's
+                           exclusive time (for the overhead correction) */
+    uint64_t inclusive; /* time from entry to exit, summed over calls, units */
+    uint64_t exclusive; /* inclusive minus the children's inclusive, units */
+} pg_node_t;
+
+typedef struct pg_meta_entry {
+    char *key;   /* owned */
+    char *value; /* owned */
+} pg_meta_entry_t;
+
+/* Numbers about the run and the profiler itself. */
+typedef struct pg_run_stats {
+    double ns_per_unit;        /* nanoseconds per time unit */
+    double event_cost_ns;      /* calibrated cost of one tracer event */
+    uint64_t events;           /* tracer events handled, all threads */
+    uint64_t start_epoch_ns;   /* wall-clock start, ns since the Unix epoch */
+    uint64_t duration_ns;      /* wall time from start to stop */
+    uint64_t profiler_memory;  /* heap bytes the profiler held at stop */
+    uint64_t threads;          /* threads that produced events */
+    uint64_t lost_events;      /* events dropped (out of memory, limits) */
+    uint64_t unmatched_events; /* exits with no matching entry (ignored) */
+} pg_run_stats_t;
+
+typedef struct pg_profile {
+    pg_strtab_t strings;    /* interned names and files */
+    pg_func_t *funcs;       /* owned, func_count entries */
+    uint32_t func_count;
+    uint32_t func_capacity;
+    pg_node_t *nodes;       /* owned, node_count entries, nodes[0] = root */
+    uint32_t node_count;
+    uint32_t node_capacity;
+    pg_meta_entry_t *meta;  /* owned key/value pairs in insertion order */
+    uint32_t meta_count;
+    uint32_t meta_capacity;
+    pg_run_stats_t run;
+    /* Lookup indexes (owned), rebuilt on demand by the reader:
+     * open addressing, value = index + 1, 0 = empty slot. */
+    uint32_t *node_slots;   /* key (parent, func) */
+    uint32_t node_slot_mask;
+    uint32_t *func_slots;   /* key (name, file, line, kind) */
+    uint32_t func_slot_mask;
+} pg_profile_t;
+
+int pg_profile_init(pg_profile_t *profile);
+void pg_profile_release(pg_profile_t *profile);
+
+/* Set (or replace) metadata key to value. Copies both. */
+int pg_profile_meta_set(pg_profile_t *profile, const char *key, const char *value);
+/* Borrowed value of key, or NULL. */
+const char *pg_profile_meta_get(const pg_profile_t *profile, const char *key);
+
+/* Index of the function (name, file, line, kind), adding it when absent.
+ * Returns the index (>= 0) or a negative pg_error_t. */
+int64_t pg_profile_func_intern(pg_profile_t *profile, const char *name,
+                               size_t name_length, const char *file,
+                               size_t file_length, uint32_t line, uint32_t kind);
+
+/* Index of the child of parent for func, creating it when absent.
+ * Returns the index (>= 0) or a negative pg_error_t. */
+int64_t pg_profile_node_child(pg_profile_t *profile, uint32_t parent, uint32_t func);
+
+/* Append a node as read from a file: no lookup, indexes rebuilt lazily.
+ * The caller guarantees the invariants (the reader checks them). */
+int pg_profile_node_append(pg_profile_t *profile, const pg_node_t *node);
+int pg_profile_func_append(pg_profile_t *profile, uint32_t name, uint32_t file,
+                           uint32_t line, uint32_t kind);
+
+/* Forget all functions' and nodes' data but keep strings and functions
+ * (used after calibration). */
+void pg_profile_clear_counts(pg_profile_t *profile);
+
+/* Deep copy of src into dst (dst uninitialised). Lookup indexes are not
+ * copied; they are rebuilt on demand. */
+int pg_profile_copy(pg_profile_t *dst, const pg_profile_t *src);
+
+/* Heap bytes owned by the profile. */
+uint64_t pg_profile_memory(const pg_profile_t *profile);
+
+/* The profile file (pg_format.c). Writing goes to "<path>.tmp-<pid>" and is
+ * renamed over path, so a reader never sees a half-written file. */
+int pg_profile_write(const pg_profile_t *profile, const char *path);
+int pg_profile_read(pg_profile_t *profile, const char *path);
+/* Parse a whole file image; profile must be freshly initialised. On error
+ * the profile is left valid (releasable) but incomplete. */
+int pg_profile_read_buffer(pg_profile_t *profile, const uint8_t *data, size_t size);
+
+#endif

@@ -1,0 +1,90 @@
+"""Contract of the native module ``pipegauge._core`` (C: src/runtime, src/binding).
+
+Times are nanoseconds (floats) unless said otherwise. Function records are
+tuples for speed; ``pipegauge`` wraps them in dataclasses.
+"""
+
+from typing import Sequence
+
+FORMAT_VERSION: tuple[int, int]
+"""(major, minor) of the profile file this build writes."""
+
+class FormatError(ValueError):
+    """A profile file is not readable: one line saying why (bad magic,
+    unsupported version, truncated, corrupt)."""
+
+class ProfilerBusyError(RuntimeError):
+    """Another tool owns the hook pipegauge needs and Python allows no sharing."""
+
+class Profile:
+    """A profile held in C: taken from the live tracer or read from a file."""
+
+    @staticmethod
+    def read(path: str) -> "Profile":
+        """Read a profile file. Raises FormatError or OSError (one line)."""
+    def write(self, path: str) -> None:
+        """Write atomically (temp file + rename). OSError on failure."""
+    def set_meta(self, key: str, value: str) -> None: ...
+    @property
+    def meta(self) -> dict[str, str]: ...
+    @property
+    def run(self) -> dict[str, float]:
+        """ns_per_unit, event_cost_ns, events, start_epoch_ns, duration_ns,
+        profiler_memory, threads, lost_events, unmatched_events, and
+        overhead_ns (events x event_cost_ns: the estimated profiler cost)."""
+    @property
+    def function_count(self) -> int: ...
+    @property
+    def node_count(self) -> int: ...
+    def functions(self, correct: bool = True) -> list[tuple]:
+        """One tuple per function, index order:
+        (name, file, line, kind, calls, primitive_calls, exc_exits,
+         exclusive_ns, inclusive_ns, hist_count, min_ns, mean_ns, p50_ns,
+         p95_ns, p99_ns, max_ns).
+        kind: 0 = Python code, 1 = builtin/C function (file "~", line 0).
+        name: qualified name (plain co_name on 3.10) or cProfile's builtin
+        label such as "<built-in method builtins.len>" or
+        "<method 'append' of 'list' objects>".
+        correct=True subtracts the calibrated profiler overhead."""
+    def nodes(self, correct: bool = True) -> list[tuple]:
+        """Call tree, index order, node 0 is the root (parent -1, func -1):
+        (parent, func, calls, exc_exits, inclusive_ns, exclusive_ns, recursive)."""
+    def edges(self, correct: bool = True) -> list[tuple]:
+        """Caller/callee pairs: (caller, callee, calls, primitive_calls,
+        exclusive_ns, inclusive_ns); inclusive counts non-recursive calls."""
+    def histogram(self, func: int) -> dict:
+        """{"unit_ns", "count", "sum_ns", "min_ns", "max_ns",
+        "buckets": [(low_ns, high_ns, count), ...]} for non-empty buckets."""
+    def quantiles(self, func: int, qs: Sequence[float]) -> list[float]: ...
+
+def start(
+    *,
+    builtins: bool = True,
+    exact_builtins: bool = False,
+    collapse_prefixes: Sequence[str] = (),
+    module_roots: Sequence[str] = (),
+    ignore_globs: Sequence[str] = (),
+) -> None:
+    """Start tracing every thread (present and future).
+
+    collapse_prefixes: code whose file starts with one of these (pass
+    "<frozen" to include frozen stdlib modules) is folded into its caller; on 3.12+ it stops
+    costing anything after its first call.
+    module_roots: sys.path-like directories used to turn a file into a dotted
+    module name for ignore_globs (fnmatch patterns on module names or files).
+    exact_builtins: on 3.12+, keep watching call sites whose callee was a
+    Python function for builtins (slower). By default such sites stop
+    reporting CALL events, so a polymorphic site that calls a builtin later
+    has that builtin's time in its caller's own time.
+    Raises ProfilerBusyError when no hook is free, RuntimeError when already
+    running."""
+
+def stop() -> Profile:
+    """Stop tracing and return the profile (owned by the caller)."""
+
+def snapshot() -> Profile:
+    """A copy of the live profile without stopping (for periodic flushes)."""
+
+def active() -> bool: ...
+def backend() -> str:
+    """'sys.monitoring (tool id N)' or 'PyEval_SetProfile'."""

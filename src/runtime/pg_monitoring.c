@@ -1,0 +1,295 @@
+/* Backend for CPython 3.12+: sys.monitoring with callbacks that are C
+ * vectorcall objects (no argument parsing, no frame objects).
+ *
+ * Collapsed code answers DISABLE on its local events, so after the first
+ * call it costs nothing. DISABLE is never returned from a non-local event
+ * (PY_THROW, PY_UNWIND, C_RETURN, C_RAISE): CPython raises on that.
+ */
+#include "pg_tracer.h"
+
+#if PG_USE_MONITORING
+
+#include <stddef.h>
+
+typedef struct pg_callback {
+    PyObject_HEAD
+    vectorcallfunc vectorcall; /* the event handler */
+} pg_callback_t;
+
+static PyTypeObject callback_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pipegauge._core._MonitoringCallback",
+    .tp_basicsize = sizeof(pg_callback_t),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(pg_callback_t, vectorcall),
+    .tp_call = PyVectorcall_Call,
+};
+
+static PyObject *disable_object; /* sys.monitoring.DISABLE, strong */
+static int tool_id = -1;         /* the tool id we hold, -1 when none */
+static char backend_name[64] = "sys.monitoring";
+
+#define NONE() Py_NewRef(Py_None)
+
+/* PY_START, PY_RESUME (local events: DISABLE allowed). */
+static PyObject *on_start(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self, (void)nargsf, (void)kw;
+    PyCodeObject *code = (PyCodeObject *)args[0];
+    uint32_t func = pg_codemap_code(code);
+    if (func == PG_CODE_FILTERED)
+        return Py_NewRef(disable_object);
+    pg_thread_t *thread = pg_thread_get();
+    if (PG_LIKELY(thread && func != PG_NONE))
+        pg_tracer_push(thread, code, NULL, func);
+    else
+        pg_tracer.lost++;
+    return NONE();
+}
+
+/* PY_THROW: a generator resumed by throw(). Non-local: never DISABLE. */
+static PyObject *on_throw(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self, (void)nargsf, (void)kw;
+    PyCodeObject *code = (PyCodeObject *)args[0];
+    uint32_t func = pg_codemap_code(code);
+    pg_thread_t *thread = pg_thread_get();
+    if (func != PG_CODE_FILTERED && func != PG_NONE && thread)
+        pg_tracer_push(thread, code, NULL, func);
+    return NONE();
+}
+
+/* Shared exit path; returns the code's func when no frame matched. */
+static inline uint32_t leave(PyCodeObject *code, int by_exception)
+{
+    uint64_t now = pg_clock_ticks();
+    pg_thread_t *thread = pg_thread_get();
+    if (PG_UNLIKELY(!thread))
+        return PG_NONE;
+    if (PG_LIKELY(thread->depth && thread->frames[thread->depth - 1].key == code)) {
+        pg_tracer_pop(thread, now, by_exception);
+        return 0;
+    }
+    uint32_t func = pg_codemap_code(code);
+    if (func != PG_CODE_FILTERED && !pg_tracer_pop_deep(thread, code, now, by_exception))
+        pg_tracer.unmatched++;
+    return func;
+}
+
+/* PY_RETURN, PY_YIELD (local events). */
+static PyObject *on_return(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self, (void)nargsf, (void)kw;
+    if (leave((PyCodeObject *)args[0], 0) == PG_CODE_FILTERED)
+        return Py_NewRef(disable_object);
+    return NONE();
+}
+
+/* PY_UNWIND: the function exits by an exception. Non-local. */
+static PyObject *on_unwind(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self, (void)nargsf, (void)kw;
+    leave((PyCodeObject *)args[0], 1);
+    return NONE();
+}
+
+/* CALL (local): only builtins are entered here; Python callees get their
+ * own PY_START. Call sites in collapsed code are disabled, and so (unless
+ * exact_builtins) are sites whose callee is a Python function, method or
+ * class: their CALL event would only cost. The trade-off: such a site that
+ * later calls a builtin (a polymorphic call site, rare in practice) has
+ * that builtin's time counted in its caller's own time. */
+static PyObject *on_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self, (void)nargsf, (void)kw;
+    PyCodeObject *code = (PyCodeObject *)args[0];
+    PyObject *callable = args[2];
+    if (!PyCFunction_Check(callable) && !Py_IS_TYPE(callable, &PyMethodDescr_Type)) {
+        if (!pg_tracer.exact_builtins &&
+            (PyFunction_Check(callable) || PyMethod_Check(callable) || PyType_Check(callable)))
+            return Py_NewRef(disable_object);
+        if (pg_codemap_code(code) == PG_CODE_FILTERED)
+            return Py_NewRef(disable_object);
+        return NONE();
+    }
+    if (pg_codemap_code(code) == PG_CODE_FILTERED)
+        return Py_NewRef(disable_object);
+    uint32_t func = pg_codemap_builtin(callable);
+    pg_thread_t *thread = pg_thread_get();
+    if (PG_LIKELY(thread && func != PG_NONE))
+        pg_tracer_push(thread, callable, code, func);
+    return NONE();
+}
+
+static inline void leave_builtin(PyObject *const *args, int by_exception)
+{
+    uint64_t now = pg_clock_ticks();
+    pg_thread_t *thread = pg_thread_get();
+    if (!thread || !thread->depth)
+        return;
+    pg_frame_t *top = &thread->frames[thread->depth - 1];
+    if (top->key == args[2] && top->caller == args[0])
+        pg_tracer_pop(thread, now, by_exception);
+}
+
+static PyObject *on_c_return(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self, (void)nargsf, (void)kw;
+    leave_builtin(args, 0);
+    return NONE();
+}
+
+static PyObject *on_c_raise(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self, (void)nargsf, (void)kw;
+    leave_builtin(args, 1);
+    return NONE();
+}
+
+/* One table registers every callback. */
+static const struct {
+    const char *event;   /* name in sys.monitoring.events */
+    vectorcallfunc handler;
+    int builtins_only;   /* registered only when builtins are attributed */
+} handlers[] = {
+    {"PY_START", on_start, 0},     {"PY_RESUME", on_start, 0},
+    {"PY_THROW", on_throw, 0},     {"PY_RETURN", on_return, 0},
+    {"PY_YIELD", on_return, 0},    {"PY_UNWIND", on_unwind, 0},
+    {"CALL", on_call, 1},          {"C_RETURN", on_c_return, 1},
+    {"C_RAISE", on_c_raise, 1},
+};
+#define HANDLER_COUNT (sizeof handlers / sizeof handlers[0])
+
+static PyObject *monitoring(void)
+{
+    PyObject *module = PySys_GetObject("monitoring"); /* borrowed */
+    if (!module)
+        PyErr_SetString(PyExc_RuntimeError, "sys.monitoring is not available");
+    return module;
+}
+
+static int claim_tool_id(PyObject *mon)
+{
+    static const int order[] = {2, 0, 1, 3, 4, 5};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        PyObject *owner = PyObject_CallMethod(mon, "get_tool", "i", order[i]);
+        if (!owner)
+            return -1;
+        int free_id = owner == Py_None;
+        Py_DECREF(owner);
+        if (!free_id)
+            continue;
+        PyObject *done = PyObject_CallMethod(mon, "use_tool_id", "is", order[i], "pipegauge");
+        if (!done)
+            return -1;
+        Py_DECREF(done);
+        return order[i];
+    }
+    PyErr_SetString(PyExc_RuntimeError,
+                    "all six sys.monitoring tool ids are in use by other tools; "
+                    "stop another profiler, debugger or coverage tool first");
+    return -2;
+}
+
+static long event_bit(PyObject *events, const char *name)
+{
+    PyObject *value = PyObject_GetAttrString(events, name);
+    if (!value)
+        return -1;
+    long bit = PyLong_AsLong(value);
+    Py_DECREF(value);
+    return bit;
+}
+
+static int register_callbacks(PyObject *mon, long *mask)
+{
+    PyObject *events = PyObject_GetAttrString(mon, "events");
+    if (!events)
+        return -1;
+    for (size_t i = 0; i < HANDLER_COUNT; i++) {
+        if (handlers[i].builtins_only && !pg_tracer.builtins)
+            continue;
+        long bit = event_bit(events, handlers[i].event);
+        pg_callback_t *callback = PyObject_New(pg_callback_t, &callback_type);
+        if (bit < 0 || !callback) {
+            Py_XDECREF(callback);
+            Py_DECREF(events);
+            return -1;
+        }
+        callback->vectorcall = handlers[i].handler;
+        PyObject *old = PyObject_CallMethod(mon, "register_callback", "ilO", tool_id, bit,
+                                            (PyObject *)callback);
+        Py_DECREF(callback);
+        if (!old) {
+            Py_DECREF(events);
+            return -1;
+        }
+        Py_DECREF(old);
+        *mask |= bit;
+    }
+    Py_DECREF(events);
+    return 0;
+}
+
+int pg_backend_install(void)
+{
+    if (PyType_Ready(&callback_type) < 0)
+        return -1;
+    PyObject *mon = monitoring();
+    if (!mon)
+        return -1;
+    if (!disable_object && !(disable_object = PyObject_GetAttrString(mon, "DISABLE")))
+        return -1;
+    int id = claim_tool_id(mon);
+    if (id < 0)
+        return id;
+    tool_id = id;
+    snprintf(backend_name, sizeof backend_name, "sys.monitoring (tool id %d)", id);
+    long mask = 0;
+    PyObject *done = NULL;
+    if (register_callbacks(mon, &mask) < 0)
+        goto error;
+    /* Locations disabled in an earlier session (perhaps with other filters)
+     * must report again. */
+    if (!(done = PyObject_CallMethod(mon, "restart_events", NULL)))
+        goto error;
+    Py_DECREF(done);
+    if (!(done = PyObject_CallMethod(mon, "set_events", "il", tool_id, mask)))
+        goto error;
+    Py_DECREF(done);
+    return 0;
+error:
+    pg_backend_uninstall();
+    return -1;
+}
+
+void pg_backend_uninstall(void)
+{
+    if (tool_id < 0)
+        return;
+    PyObject *saved = PyErr_GetRaisedException();
+    PyObject *mon = monitoring();
+    if (mon) {
+        PyObject *events = PyObject_GetAttrString(mon, "events");
+        PyObject *r = PyObject_CallMethod(mon, "set_events", "ii", tool_id, 0);
+        Py_XDECREF(r);
+        for (size_t i = 0; events && i < HANDLER_COUNT; i++) {
+            long bit = event_bit(events, handlers[i].event);
+            r = bit < 0 ? NULL : PyObject_CallMethod(mon, "register_callback", "ilO", tool_id, bit, Py_None);
+            Py_XDECREF(r);
+        }
+        Py_XDECREF(events);
+        r = PyObject_CallMethod(mon, "free_tool_id", "i", tool_id);
+        Py_XDECREF(r);
+    }
+    PyErr_Clear();
+    PyErr_SetRaisedException(saved);
+    tool_id = -1;
+}
+
+const char *pg_backend_name(void)
+{
+    return backend_name;
+}
+
+#endif /* PG_USE_MONITORING */

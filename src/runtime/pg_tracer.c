@@ -1,0 +1,240 @@
+#include "pg_tracer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_error.h"
+
+pg_tracer_t pg_tracer = {.extra_index = -1};
+
+__thread pg_thread_t *pg_thread_current __attribute__((tls_model("initial-exec")));
+
+/* All pg_thread_t ever attached and not yet destroyed. thread_lock protects
+ * the list links only; frames are protected by the GIL. */
+static pthread_mutex_t thread_lock = PTHREAD_MUTEX_INITIALIZER;
+static pg_thread_t *thread_list;
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+static uint64_t threads_seen; /* threads attached this session (GIL) */
+
+/* Runs at OS-thread exit, without the GIL: unlink and free this thread's
+ * stack. The profile is not touched, so no GIL is needed. */
+static void thread_destroy(void *pointer)
+{
+    pg_thread_t *thread = pointer;
+    pthread_mutex_lock(&thread_lock);
+    if (thread->prev)
+        thread->prev->next = thread->next;
+    else
+        thread_list = thread->next;
+    if (thread->next)
+        thread->next->prev = thread->prev;
+    pthread_mutex_unlock(&thread_lock);
+    if (pg_thread_current == thread)
+        pg_thread_current = NULL;
+    free(thread->frames);
+    free(thread);
+}
+
+static void thread_key_create(void)
+{
+    pthread_key_create(&thread_key, thread_destroy);
+}
+
+static void thread_reset(pg_thread_t *thread)
+{
+    thread->depth = 0;
+    thread->generation = pg_tracer.generation;
+    thread->root_cached_func = PG_NONE;
+    threads_seen++;
+}
+
+pg_thread_t *pg_thread_attach(void)
+{
+    pg_thread_t *thread = pg_thread_current;
+    if (thread) {
+        thread_reset(thread);
+        return thread;
+    }
+    pthread_once(&thread_key_once, thread_key_create);
+    thread = calloc(1, sizeof *thread);
+    if (!thread)
+        return NULL;
+    thread->capacity = 64;
+    thread->frames = malloc(thread->capacity * sizeof *thread->frames);
+    if (!thread->frames) {
+        free(thread);
+        return NULL;
+    }
+    pthread_mutex_lock(&thread_lock);
+    thread->next = thread_list;
+    if (thread_list)
+        thread_list->prev = thread;
+    thread_list = thread;
+    pthread_mutex_unlock(&thread_lock);
+    pthread_setspecific(thread_key, thread);
+    pg_thread_current = thread;
+    thread_reset(thread);
+    return thread;
+}
+
+int pg_thread_grow(pg_thread_t *thread)
+{
+    uint32_t capacity = thread->capacity * 2;
+    if (capacity > (1u << 24)) /* 16M frames: far past any recursion limit */
+        return PG_ERR_LIMIT;
+    pg_frame_t *frames = realloc(thread->frames, capacity * sizeof *frames);
+    if (!frames)
+        return PG_ERR_NOMEM;
+    thread->frames = frames;
+    thread->capacity = capacity;
+    return PG_OK;
+}
+
+uint32_t pg_tracer_child_slow(pg_thread_t *thread, uint32_t func)
+{
+    uint32_t parent = PG_ROOT;
+    if (thread->depth) {
+        parent = thread->frames[thread->depth - 1].node;
+        if (parent == PG_NONE)
+            return PG_NONE;
+    }
+    int64_t node = pg_profile_node_child(&pg_tracer.profile, parent, func);
+    if (node < 0) {
+        pg_tracer.lost++;
+        return PG_NONE;
+    }
+    if (thread->depth) {
+        thread->frames[thread->depth - 1].cached_func = func;
+        thread->frames[thread->depth - 1].cached_node = (uint32_t)node;
+    } else {
+        thread->root_cached_func = func;
+        thread->root_cached_node = (uint32_t)node;
+    }
+    return (uint32_t)node;
+}
+
+int pg_tracer_pop_deep(pg_thread_t *thread, const void *key, uint64_t now, int by_exception)
+{
+    /* Look a bounded distance down: a deeper match means the frames above
+     * it exited without an event we saw (their exits count as exceptions). */
+    uint32_t limit = thread->depth < 16 ? thread->depth : 16;
+    for (uint32_t i = 1; i <= limit; i++) {
+        if (thread->frames[thread->depth - i].key != key)
+            continue;
+        while (--i > 0) {
+            pg_tracer.unmatched++;
+            pg_tracer_pop(thread, now, 1);
+        }
+        pg_tracer_pop(thread, now, by_exception);
+        return 1;
+    }
+    return 0;
+}
+
+void pg_filter_release(pg_filter_t *filter)
+{
+    char **lists[] = {filter->collapse_prefixes, filter->module_roots, filter->ignore_globs};
+    size_t counts[] = {filter->collapse_count, filter->root_count, filter->ignore_count};
+    for (int l = 0; l < 3; l++) {
+        for (size_t i = 0; i < counts[l]; i++)
+            free(lists[l][i]);
+        free(lists[l]);
+    }
+    memset(filter, 0, sizeof *filter);
+}
+
+static void session_clock_start(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    pg_tracer.start_epoch_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    pg_tracer.start_mark = pg_clock_mark();
+}
+
+int pg_tracer_reset(void)
+{
+    pg_profile_t fresh;
+    int rc = pg_profile_init(&fresh);
+    if (rc < 0)
+        return rc;
+    pg_profile_release(&pg_tracer.profile);
+    pg_tracer.profile = fresh;
+    pg_tracer.generation++;
+    pg_tracer.events = pg_tracer.lost = pg_tracer.unmatched = 0;
+    threads_seen = 0;
+    session_clock_start();
+    return PG_OK;
+}
+
+int pg_tracer_begin(int builtins, int exact_builtins, pg_filter_t *filter)
+{
+    pg_profile_t fresh;
+    int rc = pg_profile_init(&fresh);
+    if (rc < 0)
+        return rc;
+    pg_profile_release(&pg_tracer.profile);
+    pg_tracer.profile = fresh;
+    pg_filter_release(&pg_tracer.filter);
+    pg_tracer.filter = *filter;
+    memset(filter, 0, sizeof *filter);
+    pg_tracer.builtins = builtins;
+    pg_tracer.exact_builtins = exact_builtins;
+    pg_tracer.generation++;
+    pg_tracer.events = pg_tracer.lost = pg_tracer.unmatched = 0;
+    threads_seen = 0;
+    pg_clock_init();
+    session_clock_start();
+    pg_tracer.active = 1;
+    return PG_OK;
+}
+
+/* Close the frames still open in every thread as if they returned now, as
+ * cProfile does at disable: their time so far is real time spent. */
+static void close_open_frames(uint64_t now)
+{
+    pthread_mutex_lock(&thread_lock);
+    for (pg_thread_t *thread = thread_list; thread; thread = thread->next) {
+        if (thread->generation != pg_tracer.generation)
+            continue;
+        while (thread->depth)
+            pg_tracer_pop(thread, now, 0);
+    }
+    pthread_mutex_unlock(&thread_lock);
+}
+
+uint64_t pg_tracer_memory(void)
+{
+    uint64_t bytes = pg_profile_memory(&pg_tracer.profile) + pg_codemap_memory();
+    pthread_mutex_lock(&thread_lock);
+    for (pg_thread_t *thread = thread_list; thread; thread = thread->next)
+        bytes += sizeof *thread + (uint64_t)thread->capacity * sizeof(pg_frame_t);
+    pthread_mutex_unlock(&thread_lock);
+    return bytes;
+}
+
+int pg_tracer_end(pg_profile_t *out)
+{
+    pg_profile_t fresh;
+    int rc = pg_profile_init(&fresh);
+    if (rc < 0)
+        return rc;
+    pg_clock_mark_t end = pg_clock_mark();
+    uint64_t end_ns = end.ns; /* before calibration may move end */
+    close_open_frames(end.ticks);
+    pg_tracer.active = 0;
+    pg_run_stats_t *run = &pg_tracer.profile.run;
+    run->ns_per_unit = pg_clock_ns_per_tick(pg_tracer.start_mark, &end);
+    run->event_cost_ns = pg_tracer.event_cost_ticks * run->ns_per_unit;
+    run->events = pg_tracer.events;
+    run->start_epoch_ns = pg_tracer.start_epoch_ns;
+    run->duration_ns = end_ns - pg_tracer.start_mark.ns;
+    run->profiler_memory = pg_tracer_memory();
+    run->threads = threads_seen;
+    run->lost_events = pg_tracer.lost;
+    run->unmatched_events = pg_tracer.unmatched;
+    *out = pg_tracer.profile;
+    pg_tracer.profile = fresh;
+    pg_tracer.generation++; /* stacks and code-map entries are now stale */
+    return PG_OK;
+}
