@@ -63,7 +63,7 @@ done:
 static int mark_func_recursive(const pg_profile_t *profile, uint8_t *recursive)
 {
     uint32_t n = profile->node_count;
-    uint32_t *keys = malloc((size_t)(n ? n : 1) * sizeof(uint32_t));
+    uint32_t *keys = calloc(n ? n : 1, sizeof(uint32_t));
     if (!keys)
         return PG_ERR_NOMEM;
     for (uint32_t i = 0; i < n; i++)
@@ -87,7 +87,7 @@ static int compare_u64(const void *a, const void *b)
 static int mark_edge_recursive(const pg_profile_t *profile, uint8_t *recursive)
 {
     uint32_t n = profile->node_count;
-    uint32_t *keys = malloc((size_t)(n ? n : 1) * sizeof(uint32_t));
+    uint32_t *keys = calloc(n ? n : 1, sizeof(uint32_t));
     uint64_t *pairs = malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
     int rc = PG_ERR_NOMEM;
     if (!keys || !pairs)

@@ -136,9 +136,14 @@ uint64_t pg_profile_memory(const pg_profile_t *profile);
 /* The profile file (pg_format.c). Writing goes to "<path>.tmp-<pid>" and is
  * renamed over path, so a reader never sees a half-written file. */
 int pg_profile_write(const pg_profile_t *profile, const char *path);
+/* Read a profile file (format: docs/format.md); same contract as
+ * pg_profile_read_buffer, plus PG_ERR_IO with errno set. */
 int pg_profile_read(pg_profile_t *profile, const char *path);
-/* Parse a whole file image; profile must be freshly initialised. On error
- * the profile is left valid (releasable) but incomplete. */
+/* Parse a whole file image. profile is either freshly initialised
+ * (pg_profile_init, nothing added) or all-zero (memset). An all-zero profile
+ * is initialised here and, on error, released again (all-zero: nothing to
+ * free). A freshly initialised one is left valid but incomplete on error,
+ * and the caller releases it. Anything else: PG_ERR_ARG. */
 int pg_profile_read_buffer(pg_profile_t *profile, const uint8_t *data, size_t size);
 
 #endif

@@ -1,0 +1,555 @@
+/* The profile file reader: validates every byte of a format 1.x image
+ * (docs/format.md) and fills a fresh profile.
+ *
+ * src/pipegauge/_format.py (the pure-Python reader used as a test oracle)
+ * applies the same rules in the same order, so both give the same error for
+ * the same bytes. Errors, checked in stream order:
+ * - PG_ERR_NOT_PROFILE: the magic bytes differ;
+ * - PG_ERR_TRUNCATED: the file ends inside the header, a section header or
+ *   a payload, or before the "END " section;
+ * - PG_ERR_VERSION: major != 1, or flags != 0;
+ * - PG_ERR_CORRUPT: bad tag bytes, a CRC mismatch, and any payload that does
+ *   not parse (a payload is CRC-checked, so running off its end means it is
+ *   inconsistent, not truncated), a bad index or count, a duplicate or
+ *   misordered section, bytes after "END ";
+ * - PG_ERR_LIMIT: a count or string length the in-memory model cannot hold.
+ * Every count is checked against the payload bytes left before anything is
+ * allocated for it, so memory stays proportional to the input size.
+ */
+#include "pg_format.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pg_error.h"
+
+/* Known sections, as bits of a "seen" mask. */
+enum {
+    SECTION_RUN = 1u << 0,
+    SECTION_META = 1u << 1,
+    SECTION_STRS = 1u << 2,
+    SECTION_FUNC = 1u << 3,
+    SECTION_NODE = 1u << 4,
+    SECTION_HIST = 1u << 5,
+    SECTIONS_REQUIRED = SECTION_RUN | SECTION_STRS | SECTION_FUNC | SECTION_NODE |
+                        SECTION_HIST,
+};
+
+/* Fewest payload bytes one element can take; a count larger than
+ * (bytes left / this) cannot be honest, so it is rejected before any
+ * allocation is sized by it. */
+enum {
+    MIN_STRING_BYTES = 1, /* uv length */
+    MIN_META_BYTES = 2,   /* uv key length, uv value length */
+    MIN_FUNC_BYTES = 4,   /* name, file, line, kind */
+    MIN_NODE_BYTES = 7,   /* parent, func and five counters */
+    MIN_BUCKET_BYTES = 2, /* index delta, count */
+};
+
+/* Largest element count the model can index (PG_NONE is reserved, and the
+ * tables refuse to grow to PG_NONE - 1). */
+#define MAX_COUNT ((uint64_t)PG_NONE - 2)
+
+/* Rules the writer checks too (see pg_format.h). */
+
+int pg_format_run_valid(const pg_run_stats_t *run)
+{
+    return isfinite(run->ns_per_unit) && run->ns_per_unit > 0.0 &&
+           isfinite(run->event_cost_ns) && run->event_cost_ns >= 0.0;
+}
+
+int pg_format_hist_header_valid(uint64_t count, uint64_t sum, uint64_t min, uint64_t max)
+{
+    if (count == 0)
+        return sum == 0 && min == 0 && max == 0;
+    return min <= max;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorting the packed pairs: O(n log n) and no hash table to trust. */
+int pg_format_node_pairs_duplicated(const pg_node_t *nodes, uint32_t count)
+{
+    if (count < 3)
+        return 0;
+    uint64_t *keys = malloc((size_t)(count - 1) * sizeof *keys);
+    if (!keys)
+        return PG_ERR_NOMEM;
+    for (uint32_t i = 1; i < count; i++)
+        keys[i - 1] = (uint64_t)nodes[i].parent << 32 | nodes[i].func;
+    qsort(keys, count - 1, sizeof *keys, compare_u64);
+    int duplicated = 0;
+    for (uint32_t i = 1; i + 1 < count && !duplicated; i++)
+        duplicated = keys[i] == keys[i - 1];
+    free(keys);
+    return duplicated;
+}
+
+/* A count: LIMIT beyond the model, CORRUPT when the bytes left cannot hold
+ * that many elements of at least min_bytes each. */
+static int read_count(pg_cursor_t *in, size_t min_bytes, uint64_t *count)
+{
+    *count = pg_cursor_uv(in);
+    if (in->failed)
+        return PG_ERR_CORRUPT;
+    if (*count > MAX_COUNT)
+        return PG_ERR_LIMIT;
+    if (*count > pg_cursor_left(in) / min_bytes)
+        return PG_ERR_CORRUPT;
+    return PG_OK;
+}
+
+/* A length-prefixed string without NUL bytes; borrowed from the input. */
+static int read_text(pg_cursor_t *in, const uint8_t **text, size_t *length)
+{
+    uint64_t n = pg_cursor_uv(in);
+    if (in->failed || n > pg_cursor_left(in))
+        return PG_ERR_CORRUPT;
+    *text = pg_cursor_take(in, (size_t)n);
+    *length = (size_t)n;
+    if (memchr(*text, '\0', *length))
+        return PG_ERR_CORRUPT;
+    return n > UINT32_MAX - 1 ? PG_ERR_LIMIT : PG_OK;
+}
+
+static int parse_run(pg_profile_t *profile, pg_cursor_t *in)
+{
+    pg_run_stats_t *run = &profile->run;
+    run->ns_per_unit = pg_cursor_f64(in);
+    run->event_cost_ns = pg_cursor_f64(in);
+    run->events = pg_cursor_uv(in);
+    run->start_epoch_ns = pg_cursor_uv(in);
+    run->duration_ns = pg_cursor_uv(in);
+    run->profiler_memory = pg_cursor_uv(in);
+    run->threads = pg_cursor_uv(in);
+    run->lost_events = pg_cursor_uv(in);
+    run->unmatched_events = pg_cursor_uv(in);
+    if (in->failed || !pg_format_run_valid(run))
+        return PG_ERR_CORRUPT;
+    return PG_OK;
+}
+
+static int compare_meta_keys(const void *a, const void *b)
+{
+    const pg_meta_entry_t *x = a, *y = b;
+    return strcmp(x->key, y->key);
+}
+
+/* Append without pg_profile_meta_set's per-key scan (quadratic on hostile
+ * input); uniqueness is checked once at the end by sorting a copy. */
+static int meta_append(pg_profile_t *profile, const uint8_t *key, size_t key_length,
+                       const uint8_t *value, size_t value_length)
+{
+    if (profile->meta_count == profile->meta_capacity) {
+        uint32_t capacity = profile->meta_capacity ? profile->meta_capacity * 2 : 16;
+        pg_meta_entry_t *meta = realloc(profile->meta, (size_t)capacity * sizeof *meta);
+        if (!meta)
+            return PG_ERR_NOMEM;
+        profile->meta = meta;
+        profile->meta_capacity = capacity;
+    }
+    char *key_copy = strndup((const char *)key, key_length);
+    char *value_copy = strndup((const char *)value, value_length);
+    if (!key_copy || !value_copy) {
+        free(key_copy);
+        free(value_copy);
+        return PG_ERR_NOMEM;
+    }
+    profile->meta[profile->meta_count].key = key_copy;
+    profile->meta[profile->meta_count].value = value_copy;
+    profile->meta_count++;
+    return PG_OK;
+}
+
+int pg_format_meta_keys_duplicated(const pg_profile_t *profile)
+{
+    uint32_t n = profile->meta_count;
+    if (n < 2)
+        return 0;
+    pg_meta_entry_t *sorted = malloc((size_t)n * sizeof *sorted);
+    if (!sorted)
+        return PG_ERR_NOMEM;
+    memcpy(sorted, profile->meta, (size_t)n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, compare_meta_keys);
+    int duplicated = 0;
+    for (uint32_t i = 1; i < n && !duplicated; i++)
+        duplicated = strcmp(sorted[i].key, sorted[i - 1].key) == 0;
+    free(sorted);
+    return duplicated;
+}
+
+static int parse_meta(pg_profile_t *profile, pg_cursor_t *in)
+{
+    uint64_t count;
+    int rc = read_count(in, MIN_META_BYTES, &count);
+    for (uint64_t i = 0; rc == PG_OK && i < count; i++) {
+        const uint8_t *key, *value;
+        size_t key_length, value_length;
+        if ((rc = read_text(in, &key, &key_length)) < 0 ||
+            (rc = read_text(in, &value, &value_length)) < 0)
+            break;
+        rc = meta_append(profile, key, key_length, value, value_length);
+    }
+    if (rc < 0)
+        return rc;
+    rc = pg_format_meta_keys_duplicated(profile);
+    return rc > 0 ? PG_ERR_CORRUPT : rc;
+}
+
+static int parse_strings(pg_profile_t *profile, pg_cursor_t *in)
+{
+    uint64_t count;
+    int rc = read_count(in, MIN_STRING_BYTES, &count);
+    if (rc < 0)
+        return rc;
+    if (count == 0)
+        return PG_ERR_CORRUPT;
+    for (uint64_t i = 0; i < count; i++) {
+        const uint8_t *text;
+        size_t length;
+        if ((rc = read_text(in, &text, &length)) < 0)
+            return rc;
+        if (i == 0) {
+            /* The table already holds "" at index 0; the file must agree. */
+            if (length != 0)
+                return PG_ERR_CORRUPT;
+            continue;
+        }
+        int64_t index = pg_strtab_intern(&profile->strings, (const char *)text, length);
+        if (index < 0)
+            return (int)index;
+        if ((uint64_t)index != i)
+            return PG_ERR_CORRUPT; /* a duplicate would shift every index */
+    }
+    return PG_OK;
+}
+
+static int parse_funcs(pg_profile_t *profile, pg_cursor_t *in)
+{
+    uint64_t count;
+    int rc = read_count(in, MIN_FUNC_BYTES, &count);
+    if (rc < 0)
+        return rc;
+    uint32_t strings = profile->strings.count;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t name = pg_cursor_uv(in);
+        uint64_t file = pg_cursor_uv(in);
+        uint64_t line = pg_cursor_uv(in);
+        uint64_t kind = pg_cursor_uv(in);
+        if (in->failed || name >= strings || file >= strings || line > UINT32_MAX ||
+            kind > PG_FUNC_BUILTIN)
+            return PG_ERR_CORRUPT;
+        rc = pg_profile_func_append(profile, (uint32_t)name, (uint32_t)file,
+                                    (uint32_t)line, (uint32_t)kind);
+        if (rc < 0)
+            return rc;
+    }
+    return PG_OK;
+}
+
+/* One node record; index is its position in the file. */
+static int read_node(pg_cursor_t *in, uint64_t index, uint32_t func_count, pg_node_t *node)
+{
+    uint64_t parent = pg_cursor_uv(in);
+    uint64_t func = pg_cursor_uv(in);
+    node->calls = pg_cursor_uv(in);
+    node->exc_exits = pg_cursor_uv(in);
+    node->events = pg_cursor_uv(in);
+    node->inclusive = pg_cursor_uv(in);
+    node->exclusive = pg_cursor_uv(in);
+    if (in->failed)
+        return PG_ERR_CORRUPT;
+    if (index == 0) {
+        /* The root: no parent, no function. */
+        if (parent != 0 || func != 0)
+            return PG_ERR_CORRUPT;
+        node->parent = PG_NONE;
+        node->func = PG_NONE;
+        return PG_OK;
+    }
+    /* Stored plus one; a parent must come before its children. */
+    if (parent == 0 || parent > index || func == 0 || func > func_count)
+        return PG_ERR_CORRUPT;
+    node->parent = (uint32_t)(parent - 1);
+    node->func = (uint32_t)(func - 1);
+    return PG_OK;
+}
+
+static int parse_nodes(pg_profile_t *profile, pg_cursor_t *in)
+{
+    uint64_t count;
+    int rc = read_count(in, MIN_NODE_BYTES, &count);
+    if (rc < 0)
+        return rc;
+    if (count == 0)
+        return PG_ERR_CORRUPT;
+    for (uint64_t i = 0; i < count; i++) {
+        pg_node_t node;
+        if ((rc = read_node(in, i, profile->func_count, &node)) < 0)
+            return rc;
+        if (i == 0)
+            profile->nodes[0] = node; /* replaces the root init made */
+        else if ((rc = pg_profile_node_append(profile, &node)) < 0)
+            return rc;
+    }
+    rc = pg_format_node_pairs_duplicated(profile->nodes, profile->node_count);
+    return rc > 0 ? PG_ERR_CORRUPT : rc;
+}
+
+/* The bucket list of one histogram: strictly increasing indexes stored as
+ * deltas (the first absolute), positive counts summing to at most count. */
+static int read_buckets(pg_cursor_t *in, pg_hist_t *hist, uint64_t count)
+{
+    uint64_t nonzero = pg_cursor_uv(in);
+    if (in->failed || nonzero > PG_HIST_BUCKETS ||
+        nonzero > pg_cursor_left(in) / MIN_BUCKET_BYTES)
+        return PG_ERR_CORRUPT;
+    uint64_t index = 0, total = 0;
+    for (uint64_t i = 0; i < nonzero; i++) {
+        uint64_t delta = pg_cursor_uv(in);
+        uint64_t n = pg_cursor_uv(in);
+        if (in->failed || (i > 0 && delta == 0) || delta >= PG_HIST_BUCKETS ||
+            n == 0 || n > count - total)
+            return PG_ERR_CORRUPT;
+        index = i == 0 ? delta : index + delta;
+        if (index >= PG_HIST_BUCKETS)
+            return PG_ERR_CORRUPT;
+        total += n;
+        int rc = pg_hist_add_bucket(hist, (uint32_t)index, n);
+        if (rc < 0)
+            return rc;
+    }
+    return PG_OK;
+}
+
+static int parse_hists(pg_profile_t *profile, pg_cursor_t *in)
+{
+    uint64_t count = pg_cursor_uv(in);
+    if (in->failed || count != profile->func_count)
+        return PG_ERR_CORRUPT;
+    for (uint32_t i = 0; i < profile->func_count; i++) {
+        pg_hist_t *hist = &profile->funcs[i].hist;
+        uint64_t values = pg_cursor_uv(in);
+        uint64_t sum = pg_cursor_uv(in);
+        uint64_t min = pg_cursor_uv(in);
+        uint64_t max = pg_cursor_uv(in);
+        if (in->failed || !pg_format_hist_header_valid(values, sum, min, max))
+            return PG_ERR_CORRUPT;
+        int rc = read_buckets(in, hist, values);
+        if (rc < 0)
+            return rc;
+        hist->count = values;
+        hist->sum = sum;
+        hist->min = values ? min : UINT64_MAX;
+        hist->max = max;
+    }
+    return PG_OK;
+}
+
+typedef struct section_parser {
+    char tag[4];    /* as stored: four ASCII bytes, no terminator */
+    unsigned bit;   /* SECTION_* */
+    unsigned after; /* sections that must already have been read */
+    int (*parse)(pg_profile_t *profile, pg_cursor_t *payload);
+} section_parser_t;
+
+static const section_parser_t section_parsers[] = {
+    {{'R', 'U', 'N', ' '}, SECTION_RUN, 0, parse_run},
+    {{'M', 'E', 'T', 'A'}, SECTION_META, 0, parse_meta},
+    {{'S', 'T', 'R', 'S'}, SECTION_STRS, 0, parse_strings},
+    {{'F', 'U', 'N', 'C'}, SECTION_FUNC, SECTION_STRS, parse_funcs},
+    {{'N', 'O', 'D', 'E'}, SECTION_NODE, SECTION_FUNC, parse_nodes},
+    {{'H', 'I', 'S', 'T'}, SECTION_HIST, SECTION_FUNC, parse_hists},
+};
+
+static const section_parser_t *find_parser(const uint8_t *tag)
+{
+    size_t n = sizeof section_parsers / sizeof section_parsers[0];
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(section_parsers[i].tag, tag, 4) == 0)
+            return &section_parsers[i];
+    return NULL;
+}
+
+/* Tags are four bytes of A-Z, 0-9 or space: room for future sections while
+ * random bytes are recognised as damage. */
+static int tag_valid(const uint8_t *tag)
+{
+    for (int i = 0; i < 4; i++) {
+        uint8_t c = tag[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' '))
+            return 0;
+    }
+    return 1;
+}
+
+static int read_header(pg_cursor_t *in)
+{
+    size_t prefix = in->size < PG_FORMAT_MAGIC_SIZE ? in->size : PG_FORMAT_MAGIC_SIZE;
+    if (prefix && memcmp(in->data, PG_FORMAT_MAGIC, prefix) != 0)
+        return PG_ERR_NOT_PROFILE;
+    if (in->size < PG_FORMAT_HEADER_SIZE)
+        return PG_ERR_TRUNCATED;
+    pg_cursor_take(in, PG_FORMAT_MAGIC_SIZE);
+    uint16_t major = pg_cursor_u16le(in);
+    (void)pg_cursor_u16le(in); /* any minor of our major is readable */
+    uint32_t flags = pg_cursor_u32le(in);
+    /* Flags would announce features an old reader cannot skip safely. */
+    if (major != PG_FORMAT_MAJOR || flags != 0)
+        return PG_ERR_VERSION;
+    return PG_OK;
+}
+
+/* Next section's tag and CRC-checked payload. */
+static int next_section(pg_cursor_t *in, const uint8_t **tag, pg_cursor_t *payload)
+{
+    if (pg_cursor_left(in) < PG_FORMAT_SECTION_HEADER_SIZE)
+        return PG_ERR_TRUNCATED; /* includes a missing "END " */
+    *tag = pg_cursor_take(in, 4);
+    uint32_t crc = pg_cursor_u32le(in);
+    uint64_t length = pg_cursor_u64le(in);
+    if (!tag_valid(*tag))
+        return PG_ERR_CORRUPT;
+    if (length > pg_cursor_left(in))
+        return PG_ERR_TRUNCATED;
+    const uint8_t *data = pg_cursor_take(in, (size_t)length);
+    if (pg_crc32(0, data, (size_t)length) != crc)
+        return PG_ERR_CORRUPT;
+    pg_cursor_init(payload, data, (size_t)length);
+    return PG_OK;
+}
+
+static int profile_is_fresh(const pg_profile_t *profile)
+{
+    return profile->strings.count == 1 && profile->func_count == 0 &&
+           profile->node_count == 1 && profile->meta_count == 0;
+}
+
+/* The sections after the header, up to and including "END ". */
+static int read_sections(pg_profile_t *profile, pg_cursor_t *in)
+{
+    unsigned seen = 0;
+    for (;;) {
+        const uint8_t *tag;
+        pg_cursor_t payload;
+        int rc = next_section(in, &tag, &payload);
+        if (rc < 0)
+            return rc;
+        if (memcmp(tag, PG_FORMAT_END_TAG, 4) == 0) {
+            /* Empty, last, and after every required section. */
+            if (payload.size != 0 || pg_cursor_left(in) != 0 ||
+                (seen & SECTIONS_REQUIRED) != SECTIONS_REQUIRED)
+                return PG_ERR_CORRUPT;
+            return PG_OK;
+        }
+        const section_parser_t *parser = find_parser(tag);
+        if (!parser)
+            continue; /* a later 1.x section: skipped, CRC already checked */
+        if ((seen & parser->bit) || (seen & parser->after) != parser->after)
+            return PG_ERR_CORRUPT;
+        seen |= parser->bit;
+        if ((rc = parser->parse(profile, &payload)) < 0)
+            return rc;
+        if (pg_cursor_left(&payload) != 0)
+            return PG_ERR_CORRUPT; /* bytes the payload should not have */
+    }
+}
+
+/* Zeroed (memset, or released) rather than initialised: owns no memory,
+ * so the reader may initialise it itself. */
+static int profile_is_zeroed(const pg_profile_t *profile)
+{
+    return !profile->strings.slots && !profile->strings.strings && !profile->funcs &&
+           !profile->nodes && !profile->meta && !profile->node_slots &&
+           !profile->func_slots && profile->node_count == 0 && profile->func_count == 0;
+}
+
+int pg_profile_read_buffer(pg_profile_t *profile, const uint8_t *data, size_t size)
+{
+    if (!profile || (!data && size))
+        return PG_ERR_ARG;
+    int owned = profile_is_zeroed(profile);
+    if (owned && pg_profile_init(profile) < 0)
+        return PG_ERR_NOMEM;
+    if (!profile_is_fresh(profile))
+        return PG_ERR_ARG;
+    pg_cursor_t in;
+    pg_cursor_init(&in, data, size);
+    int rc = read_header(&in);
+    if (rc == PG_OK)
+        rc = read_sections(profile, &in);
+    if (rc < 0 && owned)
+        pg_profile_release(profile); /* zeroed again, as the caller gave it */
+    return rc;
+}
+
+/* The whole file into a malloc'd buffer; errno is kept on PG_ERR_IO. Reads
+ * until EOF rather than trusting st_size, so pipes and growing files work;
+ * st_size only sizes the first allocation. */
+static int read_file(const char *path, uint8_t **data, size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return PG_ERR_IO;
+    struct stat st;
+    size_t capacity = 64 * 1024, used = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size < SIZE_MAX / 4)
+        capacity = (size_t)st.st_size + 1; /* +1: meet EOF without growing */
+    uint8_t *buffer = NULL;
+    int rc = PG_OK;
+    for (;;) {
+        if (!buffer || used == capacity) {
+            size_t grown = buffer ? capacity * 2 : capacity;
+            uint8_t *bigger = grown > capacity || !buffer ? realloc(buffer, grown) : NULL;
+            if (!bigger) {
+                rc = PG_ERR_NOMEM;
+                break;
+            }
+            buffer = bigger;
+            capacity = grown;
+        }
+        ssize_t n = read(fd, buffer + used, capacity - used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? PG_ERR_IO : PG_OK;
+            break;
+        }
+        used += (size_t)n;
+    }
+    int saved = errno;
+    close(fd);
+    if (rc < 0) {
+        free(buffer);
+        buffer = NULL;
+        used = 0;
+    }
+    *data = buffer;
+    *size = used;
+    errno = saved;
+    return rc;
+}
+
+int pg_profile_read(pg_profile_t *profile, const char *path)
+{
+    if (!profile || !path)
+        return PG_ERR_ARG;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rc = read_file(path, &data, &size);
+    if (rc < 0)
+        return rc;
+    rc = pg_profile_read_buffer(profile, data, size);
+    free(data);
+    return rc;
+}

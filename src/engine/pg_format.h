@@ -1,0 +1,47 @@
+/* The profile file, format 1.x (specified in docs/format.md).
+ *
+ * pg_profile.h declares the file entry points (pg_profile_write,
+ * pg_profile_read, pg_profile_read_buffer); this header adds the version
+ * constants and the in-memory encoder that the writer, the tests and the
+ * fuzz target share.
+ *
+ * Layout in one breath: a 16-byte header (magic, u16 major, u16 minor,
+ * u32 flags), then sections (u32 tag, u32 CRC-32 of the payload, u64 payload
+ * length, payload) ending with an empty "END " section. Payload integers are
+ * LEB128 varints. Readers accept any 1.x file: unknown sections are skipped.
+ */
+#ifndef PG_FORMAT_H
+#define PG_FORMAT_H
+
+#include "pg_bytes.h"
+#include "pg_profile.h"
+
+#define PG_FORMAT_MAGIC "\x89PGPROF\n" /* 8 bytes, no terminator stored */
+#define PG_FORMAT_MAGIC_SIZE 8
+#define PG_FORMAT_HEADER_SIZE 16
+#define PG_FORMAT_SECTION_HEADER_SIZE 16 /* tag, crc, length */
+#define PG_FORMAT_MAJOR 1
+#define PG_FORMAT_MINOR 0
+#define PG_FORMAT_END_TAG "END " /* the last section; 4 bytes stored */
+
+/* Append the complete file image of profile to out. Returns PG_ERR_ARG when
+ * the profile breaks an invariant the reader checks (so every image written
+ * is readable), PG_ERR_NOMEM when out cannot grow. On error out holds an
+ * unspecified prefix. */
+int pg_profile_encode(const pg_profile_t *profile, pg_bytes_t *out);
+
+/* Rules both sides enforce: the writer reports a breach as PG_ERR_ARG, the
+ * reader as PG_ERR_CORRUPT (implemented in pg_format.c). */
+
+/* ns_per_unit finite and > 0, event_cost_ns finite and >= 0. */
+int pg_format_run_valid(const pg_run_stats_t *run);
+/* A histogram header as stored: an empty one is all zeros (min too);
+ * otherwise min <= max. */
+int pg_format_hist_header_valid(uint64_t count, uint64_t sum, uint64_t min, uint64_t max);
+/* 1 when two of nodes[1..count) share (parent, func), 0 when none do, or
+ * PG_ERR_NOMEM. */
+int pg_format_node_pairs_duplicated(const pg_node_t *nodes, uint32_t count);
+/* 1 when two metadata entries share a key, 0 when none do, or PG_ERR_NOMEM. */
+int pg_format_meta_keys_duplicated(const pg_profile_t *profile);
+
+#endif

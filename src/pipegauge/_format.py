@@ -1,0 +1,468 @@
+"""Pure-Python reader of the pipegauge profile file, format 1.x.
+
+This is the second implementation of ``docs/format.md``, beside the C reader
+in ``src/engine/pg_format.c``. It exists to be a test oracle: the C writer's
+output is checked against it, and both readers apply the same rules in the
+same order, so for any bytes they either both accept the same profile or
+both reject it with the same kind of error.
+
+It needs only the standard library and never imports the native module.
+
+    >>> profile = read_profile("run.pgprof")          # doctest: +SKIP
+    >>> profile["functions"][0]["name"], profile["run"]["ns_per_unit"]
+
+Times in ``nodes`` and histograms are in the profile's units; multiply by
+``run["ns_per_unit"]`` for nanoseconds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import zlib
+from typing import Final, TypedDict
+
+__all__ = [
+    "FORMAT_VERSION",
+    "HIST_BUCKETS",
+    "ProfileFormatError",
+    "bucket_low",
+    "bucket_width",
+    "read_profile",
+]
+
+MAGIC: Final = b"\x89PGPROF\n"
+FORMAT_VERSION: Final = (1, 0)
+HEADER_SIZE: Final = 16
+SECTION_HEADER_SIZE: Final = 16
+
+# Histogram layout (src/engine/pg_hist.h): 128 exact buckets for 0..127,
+# then every power of two split into 128 equal buckets.
+HIST_SUB_BITS: Final = 7
+HIST_SUB: Final = 1 << HIST_SUB_BITS
+HIST_ROWS: Final = 64 - HIST_SUB_BITS + 1
+HIST_BUCKETS: Final = HIST_ROWS * HIST_SUB
+
+_U32_MAX: Final = 0xFFFFFFFF
+_U64_MAX: Final = 0xFFFFFFFFFFFFFFFF
+# Largest element count the C model can index (PG_NONE - 2).
+_MAX_COUNT: Final = _U32_MAX - 2
+
+# Fewest payload bytes per element: a larger count cannot be honest.
+_MIN_STRING_BYTES: Final = 1
+_MIN_META_BYTES: Final = 2
+_MIN_FUNC_BYTES: Final = 4
+_MIN_NODE_BYTES: Final = 7
+_MIN_BUCKET_BYTES: Final = 2
+
+_TAG_BYTES: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ")
+_END: Final = b"END "
+_REQUIRED: Final = frozenset([b"RUN ", b"STRS", b"FUNC", b"NODE", b"HIST"])
+# Sections that must already have been read when a section starts.
+_AFTER: Final = {
+    b"RUN ": frozenset(),
+    b"META": frozenset(),
+    b"STRS": frozenset(),
+    b"FUNC": frozenset([b"STRS"]),
+    b"NODE": frozenset([b"FUNC"]),
+    b"HIST": frozenset([b"FUNC"]),
+}
+
+# The one-line texts of the C error codes (src/engine/pg_error.c).
+_MESSAGES: Final = {
+    "not_profile": "not a pipegauge profile (bad magic bytes)",
+    "version": "unsupported profile format version",
+    "truncated": "profile file is truncated",
+    "corrupt": "profile file is corrupt",
+    "limit": "profile exceeds a format limit",
+}
+
+
+class ProfileFormatError(ValueError):
+    """The bytes are not a readable profile.
+
+    ``kind`` names the C error code it corresponds to: ``"not_profile"``
+    (PG_ERR_NOT_PROFILE), ``"version"``, ``"truncated"``, ``"corrupt"`` or
+    ``"limit"``. The message is one line: the C message, then a detail.
+    """
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{_MESSAGES[kind]}: {detail}")
+        self.kind = kind
+
+
+class Histogram(TypedDict):
+    count: int  # values recorded
+    sum: int  # sum of values, modulo 2**64
+    min: int  # smallest value; 2**64 - 1 when empty (as in C)
+    max: int  # largest value; 0 when empty
+    buckets: dict[int, int]  # bucket index -> count, non-zero only
+
+
+class Function(TypedDict):
+    name: str
+    file: str
+    line: int
+    kind: int  # 0 = Python code, 1 = builtin / C function
+    hist: Histogram  # per-call inclusive time, units
+
+
+class Node(TypedDict):
+    parent: int | None  # None for the root (node 0)
+    func: int | None  # None for the root
+    calls: int
+    exc_exits: int
+    events: int
+    inclusive: int  # units
+    exclusive: int  # units
+
+
+class RunStats(TypedDict):
+    ns_per_unit: float
+    event_cost_ns: float
+    events: int
+    start_epoch_ns: int
+    duration_ns: int
+    profiler_memory: int
+    threads: int
+    lost_events: int
+    unmatched_events: int
+
+
+class Profile(TypedDict):
+    version: tuple[int, int]
+    run: RunStats
+    meta: dict[str, str]
+    strings: list[str]
+    functions: list[Function]
+    nodes: list[Node]
+
+
+def bucket_low(bucket: int) -> int:
+    """Smallest value that falls in histogram bucket ``bucket``."""
+    row, sub = bucket >> HIST_SUB_BITS, bucket & (HIST_SUB - 1)
+    return sub if row == 0 else (HIST_SUB + sub) << (row - 1)
+
+
+def bucket_width(bucket: int) -> int:
+    """Number of distinct values histogram bucket ``bucket`` holds."""
+    row = bucket >> HIST_SUB_BITS
+    return 1 if row == 0 else 1 << (row - 1)
+
+
+def _corrupt(detail: str) -> ProfileFormatError:
+    return ProfileFormatError("corrupt", detail)
+
+
+def _decode(raw: bytes) -> str:
+    # Names come from Python as UTF-8; surrogateescape keeps any other byte
+    # string readable and round-trippable instead of failing here.
+    return raw.decode("utf-8", "surrogateescape")
+
+
+class _Payload:
+    """Cursor over one CRC-checked section payload. Running off its end is
+    corruption, not truncation: the payload's length was declared."""
+
+    def __init__(self, data: bytes, start: int, end: int, tag: str) -> None:
+        self.data = data
+        self.pos = start
+        self.end = end
+        self.tag = tag
+
+    def left(self) -> int:
+        return self.end - self.pos
+
+    def take(self, size: int) -> bytes:
+        if size > self.left():
+            raise _corrupt(f"section {self.tag} ends early")
+        raw = self.data[self.pos : self.pos + size]
+        self.pos += size
+        return raw
+
+    def uv(self) -> int:
+        """Unsigned LEB128: at most 10 bytes, no overflow, no overlong form."""
+        value = 0
+        for i in range(10):
+            if self.pos >= self.end:
+                raise _corrupt(f"section {self.tag} ends inside a varint")
+            byte = self.data[self.pos]
+            self.pos += 1
+            if i == 9 and byte > 1:
+                raise _corrupt(f"varint over 64 bits in section {self.tag}")
+            value |= (byte & 0x7F) << (7 * i)
+            if not byte & 0x80:
+                if byte == 0 and i > 0:
+                    raise _corrupt(f"overlong varint in section {self.tag}")
+                return value
+        raise _corrupt(f"varint over 64 bits in section {self.tag}")  # unreachable
+
+    def f64(self) -> float:
+        value: float = struct.unpack("<d", self.take(8))[0]
+        return value
+
+    def count(self, min_bytes: int, what: str) -> int:
+        n = self.uv()
+        if n > _MAX_COUNT:
+            raise ProfileFormatError("limit", f"{n} {what}")
+        if n > self.left() // min_bytes:
+            raise _corrupt(f"{n} {what} cannot fit in section {self.tag}")
+        return n
+
+    def text(self) -> bytes:
+        n = self.uv()
+        if n > self.left():
+            raise _corrupt(f"string longer than section {self.tag}")
+        raw = self.take(n)
+        if b"\0" in raw:
+            raise _corrupt(f"NUL byte in a string of section {self.tag}")
+        if n > _U32_MAX - 1:
+            raise ProfileFormatError("limit", f"string of {n} bytes")
+        return raw
+
+
+def _parse_run(p: _Payload, profile: Profile) -> None:
+    ns_per_unit, event_cost_ns = p.f64(), p.f64()
+    run: RunStats = {
+        "ns_per_unit": ns_per_unit,
+        "event_cost_ns": event_cost_ns,
+        "events": p.uv(),
+        "start_epoch_ns": p.uv(),
+        "duration_ns": p.uv(),
+        "profiler_memory": p.uv(),
+        "threads": p.uv(),
+        "lost_events": p.uv(),
+        "unmatched_events": p.uv(),
+    }
+    if not (math.isfinite(ns_per_unit) and ns_per_unit > 0.0):
+        raise _corrupt(f"ns_per_unit {ns_per_unit!r} is not a positive number")
+    if not (math.isfinite(event_cost_ns) and event_cost_ns >= 0.0):
+        raise _corrupt(f"event_cost_ns {event_cost_ns!r} is not a cost")
+    profile["run"] = run
+
+
+def _parse_meta(p: _Payload, profile: Profile) -> None:
+    entries = []
+    for _ in range(p.count(_MIN_META_BYTES, "metadata entries")):
+        key = p.text()
+        entries.append((key, p.text()))
+    meta: dict[str, str] = {}
+    for key, value in entries:
+        name = _decode(key)
+        if name in meta:
+            raise _corrupt(f"metadata key {name!r} repeated")
+        meta[name] = _decode(value)
+    profile["meta"] = meta
+
+
+def _parse_strings(p: _Payload, profile: Profile) -> None:
+    count = p.count(_MIN_STRING_BYTES, "strings")
+    if count == 0:
+        raise _corrupt("no strings (string 0 must be the empty string)")
+    seen: set[bytes] = set()
+    strings: list[str] = []
+    for i in range(count):
+        raw = p.text()
+        if i == 0 and raw:
+            raise _corrupt("string 0 is not empty")
+        if raw in seen:
+            raise _corrupt(f"string {i} repeats an earlier one")
+        seen.add(raw)
+        strings.append(_decode(raw))
+    profile["strings"] = strings
+
+
+def _parse_funcs(p: _Payload, profile: Profile) -> None:
+    strings = profile["strings"]
+    functions: list[Function] = []
+    for i in range(p.count(_MIN_FUNC_BYTES, "functions")):
+        name, file, line, kind = p.uv(), p.uv(), p.uv(), p.uv()
+        if name >= len(strings) or file >= len(strings):
+            raise _corrupt(f"function {i} names a string out of range")
+        if line > _U32_MAX or kind > 1:
+            raise _corrupt(f"function {i} has line {line}, kind {kind}")
+        hist: Histogram = {"count": 0, "sum": 0, "min": _U64_MAX, "max": 0, "buckets": {}}
+        functions.append(
+            {"name": strings[name], "file": strings[file], "line": line, "kind": kind, "hist": hist}
+        )
+    profile["functions"] = functions
+
+
+def _parse_nodes(p: _Payload, profile: Profile) -> None:
+    count = p.count(_MIN_NODE_BYTES, "nodes")
+    if count == 0:
+        raise _corrupt("no root node")
+    func_count = len(profile["functions"])
+    nodes: list[Node] = []
+    for i in range(count):
+        parent, func = p.uv(), p.uv()
+        calls, exc_exits, events, inclusive, exclusive = (p.uv() for _ in range(5))
+        if i == 0:
+            if parent != 0 or func != 0:
+                raise _corrupt("node 0 is not the root")
+        elif parent == 0 or parent > i or func == 0 or func > func_count:
+            raise _corrupt(f"node {i} has parent {parent - 1}, function {func - 1}")
+        nodes.append(
+            {
+                "parent": parent - 1 if i else None,
+                "func": func - 1 if i else None,
+                "calls": calls,
+                "exc_exits": exc_exits,
+                "events": events,
+                "inclusive": inclusive,
+                "exclusive": exclusive,
+            }
+        )
+    pairs = {(n["parent"], n["func"]) for n in nodes[1:]}
+    if len(pairs) != len(nodes) - 1:
+        raise _corrupt("two nodes share a (parent, function) pair")
+    profile["nodes"] = nodes
+
+
+def _parse_buckets(p: _Payload, count: int, where: str) -> dict[int, int]:
+    nonzero = p.uv()
+    if nonzero > HIST_BUCKETS or nonzero > p.left() // _MIN_BUCKET_BYTES:
+        raise _corrupt(f"{nonzero} buckets in {where}")
+    buckets: dict[int, int] = {}
+    index = total = 0
+    for i in range(nonzero):
+        delta, n = p.uv(), p.uv()
+        if (i > 0 and delta == 0) or delta >= HIST_BUCKETS:
+            raise _corrupt(f"bucket index delta {delta} in {where}")
+        if n == 0 or n > count - total:
+            raise _corrupt(f"bucket counts exceed the value count in {where}")
+        index = delta if i == 0 else index + delta
+        if index >= HIST_BUCKETS:
+            raise _corrupt(f"bucket index {index} in {where}")
+        total += n
+        buckets[index] = n
+    return buckets
+
+
+def _parse_hists(p: _Payload, profile: Profile) -> None:
+    functions = profile["functions"]
+    count = p.uv()
+    if count != len(functions):
+        raise _corrupt(f"{count} histograms for {len(functions)} functions")
+    for i, function in enumerate(functions):
+        values, total, low, high = p.uv(), p.uv(), p.uv(), p.uv()
+        empty_ok = total == 0 and low == 0 and high == 0
+        if (values == 0 and not empty_ok) or (values > 0 and low > high):
+            raise _corrupt(f"histogram {i} has count {values}, min {low}, max {high}")
+        buckets = _parse_buckets(p, values, f"histogram {i}")
+        function["hist"] = {
+            "count": values,
+            "sum": total,
+            "min": low if values else _U64_MAX,
+            "max": high,
+            "buckets": buckets,
+        }
+
+
+_PARSERS: Final = {
+    b"RUN ": _parse_run,
+    b"META": _parse_meta,
+    b"STRS": _parse_strings,
+    b"FUNC": _parse_funcs,
+    b"NODE": _parse_nodes,
+    b"HIST": _parse_hists,
+}
+
+
+def _read_header(data: bytes) -> tuple[int, int]:
+    if data[: len(MAGIC)] != MAGIC[: min(len(data), len(MAGIC))]:
+        raise ProfileFormatError("not_profile", "the file does not start with \\x89PGPROF\\n")
+    if len(data) < HEADER_SIZE:
+        raise ProfileFormatError("truncated", f"{len(data)}-byte file ends inside the header")
+    major, minor, flags = struct.unpack_from("<HHI", data, len(MAGIC))
+    if major != FORMAT_VERSION[0] or flags != 0:
+        raise ProfileFormatError(
+            "version", f"{major}.{minor} (flags {flags:#x}); this reader knows 1.x, flags 0"
+        )
+    return major, minor
+
+
+def _parse(data: bytes) -> Profile:
+    profile: Profile = {
+        "version": _read_header(data),
+        "run": {},  # type: ignore[typeddict-item]  # filled by its section
+        "meta": {},
+        "strings": [],
+        "functions": [],
+        "nodes": [],
+    }
+    seen: set[bytes] = set()
+    pos = HEADER_SIZE
+    while True:
+        if len(data) - pos < SECTION_HEADER_SIZE:
+            raise ProfileFormatError("truncated", f"no complete section at offset {pos}")
+        tag = data[pos : pos + 4]
+        crc, length = struct.unpack_from("<IQ", data, pos + 4)
+        pos += SECTION_HEADER_SIZE
+        name = repr(tag.decode("latin-1"))
+        if not all(byte in _TAG_BYTES for byte in tag):
+            raise _corrupt(f"bad section tag {name} at offset {pos - SECTION_HEADER_SIZE}")
+        if length > len(data) - pos:
+            raise ProfileFormatError("truncated", f"section {name} ends past the file")
+        if zlib.crc32(data[pos : pos + length]) != crc:
+            raise _corrupt(f"CRC mismatch in section {name}")
+        start, pos = pos, pos + length
+        if tag == _END:
+            if length != 0 or pos != len(data):
+                raise _corrupt("data in or after the END section")
+            if not _REQUIRED <= seen:
+                missing = sorted(t.decode() for t in _REQUIRED - seen)
+                raise _corrupt(f"missing sections {missing}")
+            return profile
+        parser = _PARSERS.get(tag)
+        if parser is None:
+            continue  # a section of a later 1.x version: skipped
+        if tag in seen or not _AFTER[tag] <= seen:
+            raise _corrupt(f"section {name} repeated or out of order")
+        seen.add(tag)
+        payload = _Payload(data, start, pos, name)
+        parser(payload, profile)
+        if payload.left():
+            raise _corrupt(f"{payload.left()} unexpected bytes at the end of section {name}")
+
+
+def read_profile(source: str | os.PathLike[str] | bytes | bytearray | memoryview) -> Profile:
+    """Read and validate a profile file (a path) or file image (bytes).
+
+    Returns a dict with keys ``version`` ((major, minor)), ``run``, ``meta``,
+    ``strings``, ``functions`` (name, file, line, kind, hist) and ``nodes``
+    (parent, func, calls, exc_exits, events, inclusive, exclusive; the
+    root's parent and func are None). Raises ProfileFormatError for bad
+    bytes and OSError when a path cannot be read.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        with open(source, "rb") as stream:
+            data = stream.read()
+    return _parse(data)
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m pipegauge._format FILE...``: validate, print a summary."""
+    status = 0
+    for path in argv:
+        try:
+            profile = read_profile(path)
+        except (ProfileFormatError, OSError) as error:
+            print(f"{path}: {error}")
+            status = 1
+            continue
+        major, minor = profile["version"]
+        print(
+            f"{path}: format {major}.{minor}, {len(profile['functions'])} functions, "
+            f"{len(profile['nodes'])} nodes, {len(profile['strings'])} strings"
+        )
+    return status
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(_main(sys.argv[1:]))

@@ -1,0 +1,129 @@
+#include "pg_sample.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "pg_error.h"
+
+static int64_t add_func(pg_profile_t *profile, const char *name, const char *file,
+                        uint32_t line, uint32_t kind)
+{
+    return pg_profile_func_intern(profile, name, strlen(name), file, strlen(file), line,
+                                  kind);
+}
+
+/* Child of parent running func, with made-up but consistent numbers. */
+static int64_t add_node(pg_profile_t *profile, uint32_t parent, int64_t func,
+                        uint64_t calls, uint64_t inclusive, uint64_t exclusive)
+{
+    if (func < 0)
+        return func;
+    int64_t index = pg_profile_node_child(profile, parent, (uint32_t)func);
+    if (index < 0)
+        return index;
+    pg_node_t *node = &profile->nodes[index];
+    node->calls += calls;
+    node->exc_exits += calls / 3;
+    node->events += 2 * calls;
+    node->inclusive += inclusive;
+    node->exclusive += exclusive;
+    return index;
+}
+
+static int build_small(pg_profile_t *profile)
+{
+    profile->run = (pg_run_stats_t){
+        .ns_per_unit = 0.3125,
+        .event_cost_ns = 21.5,
+        .events = 123456,
+        .start_epoch_ns = 1700000000123456789ull,
+        .duration_ns = 987654321,
+        .profiler_memory = 65536,
+        .threads = 3,
+        .lost_events = 1,
+        .unmatched_events = 2,
+    };
+    int rc = pg_profile_meta_set(profile, "python", "3.12.1");
+    if (rc == PG_OK)
+        rc = pg_profile_meta_set(profile, "argv", "etl.py --rows 1000");
+    if (rc == PG_OK)
+        rc = pg_profile_meta_set(profile, "empty", "");
+    if (rc < 0)
+        return rc;
+    int64_t main_ = add_func(profile, "main", "etl.py", 1, PG_FUNC_PYTHON);
+    int64_t load = add_func(profile, "Loader.load", "etl/io.py", 40, PG_FUNC_PYTHON);
+    int64_t walk = add_func(profile, "walk", "etl/tree.py", 7, PG_FUNC_PYTHON);
+    int64_t len_ = add_func(profile, "<built-in method builtins.len>", "~", 0,
+                            PG_FUNC_BUILTIN);
+    int64_t unused = add_func(profile, "never_called", "etl.py", 99, PG_FUNC_PYTHON);
+    if (unused < 0)
+        return (int)unused;
+    int64_t m = add_node(profile, PG_ROOT, main_, 1, 100000, 500);
+    int64_t l = m < 0 ? m : add_node(profile, (uint32_t)m, load, 10, 60000, 59000);
+    int64_t w1 = m < 0 ? m : add_node(profile, (uint32_t)m, walk, 1, 39000, 1000);
+    int64_t w2 = w1 < 0 ? w1 : add_node(profile, (uint32_t)w1, walk, 2, 38000, 37000);
+    int64_t b1 = l < 0 ? l : add_node(profile, (uint32_t)l, len_, 1000, 1000, 1000);
+    int64_t b2 = w2 < 0 ? w2 : add_node(profile, (uint32_t)w2, len_, 5, 10, 10);
+    if (b1 < 0 || b2 < 0)
+        return (int)(b1 < 0 ? b1 : b2);
+    static const uint64_t values[] = {0, 1, 127, 128, 129, 6000, 6001, 1u << 20,
+                                      (uint64_t)1 << 40, UINT64_MAX};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if ((rc = pg_hist_add(&profile->funcs[load].hist, values[i])) < 0)
+            return rc;
+    for (uint64_t v = 900; v < 1100; v++)
+        if ((rc = pg_hist_add(&profile->funcs[len_].hist, v)) < 0)
+            return rc;
+    if ((rc = pg_hist_add(&profile->funcs[main_].hist, 100000)) < 0)
+        return rc;
+    return pg_hist_add(&profile->funcs[walk].hist, 38000);
+}
+
+/* A fixed pseudo-random walk: deep and wide paths, shared functions. */
+static int build_wide(pg_profile_t *profile)
+{
+    uint64_t state = 0x243f6a8885a308d3ull;
+    char name[32];
+    int64_t funcs[40];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "mod%d.func%d", i % 7, i);
+        funcs[i] = add_func(profile, name, i % 5 ? "pipeline/stage.py" : "~",
+                            i % 5 ? (uint32_t)(10 * i) : 0,
+                            i % 5 ? PG_FUNC_PYTHON : PG_FUNC_BUILTIN);
+        if (funcs[i] < 0)
+            return (int)funcs[i];
+    }
+    uint32_t current = PG_ROOT;
+    for (int step = 0; step < 600; step++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t pick = (uint32_t)(state >> 33);
+        if (pick % 4 == 0 && current != PG_ROOT) {
+            current = profile->nodes[current].parent;
+            continue;
+        }
+        int64_t func = funcs[pick % 40];
+        uint64_t took = (state >> 20) % 100000;
+        int64_t child = add_node(profile, current, func, 1 + pick % 3, took, took / 2);
+        if (child < 0)
+            return (int)child;
+        int rc = pg_hist_add(&profile->funcs[func].hist, took);
+        if (rc < 0)
+            return rc;
+        current = (uint32_t)child;
+    }
+    return PG_OK;
+}
+
+int pg_sample_build(pg_profile_t *profile, unsigned variant)
+{
+    switch (variant) {
+    case 0:
+        return PG_OK;
+    case 1:
+        return build_small(profile);
+    case 2:
+        return build_wide(profile);
+    default:
+        return PG_ERR_ARG;
+    }
+}

@@ -1,0 +1,36 @@
+/* Helpers shared by the format tests: temporary directories, profile
+ * comparison, and re-sealing section CRCs after a deliberate mutation. */
+#ifndef PG_TEST_FILES_H
+#define PG_TEST_FILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pg_profile.h"
+
+/* A new empty directory under $TMPDIR (or /tmp); path written to out. */
+void pg_test_mkdtemp(char *out, size_t size);
+/* Remove directory and everything in it. */
+void pg_test_rmdir(const char *directory);
+/* Entries in directory other than "." and "..". */
+int pg_test_count_entries(const char *directory);
+/* 1 when some entry's name contains needle. */
+int pg_test_has_entry_containing(const char *directory, const char *needle);
+
+/* Abort unless a and b hold the same data, field by field (doubles bit for
+ * bit, histograms bucket by bucket, strings byte by byte). */
+void pg_test_check_profiles_equal(const pg_profile_t *a, const pg_profile_t *b);
+
+/* Encode profile (must succeed); the caller frees *data. */
+void pg_test_encode(const pg_profile_t *profile, uint8_t **data, size_t *size);
+
+/* Parse data into a scratch profile; on success also aggregate it, take
+ * quantiles, and check that it re-encodes to a readable, identical image
+ * (the reader accepts only what the writer can write). Returns the rc. */
+int pg_test_read_and_use(const uint8_t *data, size_t size);
+
+/* Recompute the CRC of every complete section in place, so a mutation
+ * reaches the payload parsers instead of stopping at the checksum. */
+void pg_test_fix_crcs(uint8_t *data, size_t size);
+
+#endif
