@@ -112,11 +112,15 @@ static PyObject *on_call(PyObject *self, PyObject *const *args, size_t nargsf, P
             return Py_NewRef(disable_object);
         return NONE();
     }
-    if (pg_codemap_code(code) == PG_CODE_FILTERED)
+    pg_thread_t *thread = pg_thread_get();
+    if (PG_UNLIKELY(!thread))
+        return NONE();
+    /* The caller is traced when it is our top frame; otherwise ask. */
+    int traced_caller = thread->depth && thread->frames[thread->depth - 1].key == code;
+    if (!traced_caller && pg_codemap_code(code) == PG_CODE_FILTERED)
         return Py_NewRef(disable_object);
     uint32_t func = pg_codemap_builtin(callable);
-    pg_thread_t *thread = pg_thread_get();
-    if (PG_LIKELY(thread && func != PG_NONE))
+    if (PG_LIKELY(func != PG_NONE))
         pg_tracer_push(thread, callable, code, func);
     return NONE();
 }

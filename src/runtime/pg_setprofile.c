@@ -12,47 +12,52 @@
 static PyObject *previous_thread_hook; /* threading._profile_hook before us */
 static int installed;
 
+/* Python frames are keyed by their frame object, which lives until the
+ * frame is done (across generator resumes too), so an exit compares one
+ * pointer and needs no code lookup. */
 static int on_event(PyObject *unused, PyFrameObject *frame, int what, PyObject *arg)
 {
     (void)unused;
     switch (what) {
     case PyTrace_CALL: {
-        PyCodeObject *code = pg_frame_code(frame);
-        uint32_t func = pg_codemap_code(code);
+        uint32_t func = pg_codemap_code(pg_frame_code(frame));
         if (func == PG_CODE_FILTERED)
             return 0;
         pg_thread_t *thread = pg_thread_get();
         if (PG_LIKELY(thread && func != PG_NONE))
-            pg_tracer_push(thread, code, NULL, func);
+            pg_tracer_push(thread, frame, NULL, func);
         else
             pg_tracer.lost++;
         return 0;
     }
     case PyTrace_RETURN: {
         uint64_t now = pg_clock_ticks();
-        PyCodeObject *code = pg_frame_code(frame);
         pg_thread_t *thread = pg_thread_get();
         if (PG_UNLIKELY(!thread))
             return 0;
         /* arg is NULL when the frame is left by an exception. */
         int by_exception = arg == NULL;
-        if (PG_LIKELY(thread->depth && thread->frames[thread->depth - 1].key == code)) {
+        if (PG_LIKELY(thread->depth && thread->frames[thread->depth - 1].key == frame)) {
             pg_tracer_pop(thread, now, by_exception);
             return 0;
         }
-        if (pg_codemap_code(code) != PG_CODE_FILTERED &&
-            !pg_tracer_pop_deep(thread, code, now, by_exception))
+        if (pg_codemap_code(pg_frame_code(frame)) != PG_CODE_FILTERED &&
+            !pg_tracer_pop_deep(thread, frame, now, by_exception))
             pg_tracer.unmatched++;
         return 0;
     }
     case PyTrace_C_CALL: {
         if (!pg_tracer.builtins || !PyCFunction_Check(arg))
             return 0;
-        if (pg_codemap_code(pg_frame_code(frame)) == PG_CODE_FILTERED)
+        pg_thread_t *thread = pg_thread_get();
+        if (PG_UNLIKELY(!thread))
+            return 0;
+        /* The caller is traced when it is our top frame; otherwise ask. */
+        int traced_caller = thread->depth && thread->frames[thread->depth - 1].key == frame;
+        if (!traced_caller && pg_codemap_code(pg_frame_code(frame)) == PG_CODE_FILTERED)
             return 0;
         uint32_t func = pg_codemap_builtin(arg);
-        pg_thread_t *thread = pg_thread_get();
-        if (PG_LIKELY(thread && func != PG_NONE))
+        if (PG_LIKELY(func != PG_NONE))
             pg_tracer_push(thread, arg, frame, func);
         return 0;
     }

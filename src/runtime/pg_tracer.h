@@ -10,8 +10,8 @@
  * taken, no CPU-time clock is read. Allocation failures become counters
  * (run.lost_events) reported at stop.
  *
- * A frame's key identifies what was entered: the code object for Python
- * code, the callable for a builtin. An exit pops only when the key (and for
+ * A frame's key identifies what was entered: the code object (3.12+) or
+ * frame object (3.10/11) for Python code, the callable for a builtin. An exit pops only when the key (and for
  * builtins the caller) matches the top frame, so events for activations
  * that began before start() or inside collapsed code are ignored safely.
  */
@@ -30,8 +30,9 @@
 #define PG_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 typedef struct pg_frame {
-    const void *key;      /* code object or builtin callable (borrowed, only
-                             compared, never dereferenced) */
+    const void *key;      /* code object (3.12+), frame object (3.10/11) or
+                             builtin callable: borrowed, only compared,
+                             never dereferenced */
     const void *caller;   /* builtins: calling code/frame; NULL for Python */
     uint32_t node;        /* call-tree node, PG_NONE when it could not be made */
     uint32_t func;        /* function index */
