@@ -5,6 +5,7 @@
 
 #include "pg_binding.h"
 #include "pg_error.h"
+#include "pg_format.h"
 #include "pg_tracer.h"
 
 PyObject *pg_FormatError;
@@ -211,7 +212,7 @@ PyMODINIT_FUNC PyInit__core(void)
     pg_ProfilerBusyError = PyErr_NewExceptionWithDoc(
         "pipegauge._core.ProfilerBusyError",
         "Another tool owns the hook pipegauge needs.", PyExc_RuntimeError, NULL);
-    PyObject *version = Py_BuildValue("(ii)", PG_FORMAT_VERSION_MAJOR, PG_FORMAT_VERSION_MINOR);
+    PyObject *version = Py_BuildValue("(ii)", PG_FORMAT_MAJOR, PG_FORMAT_MINOR);
     if (!version || !pg_FormatError || !pg_ProfilerBusyError || PyType_Ready(&pg_ProfileType) < 0 ||
         PyModule_AddObjectRef(module, "FormatError", pg_FormatError) < 0 ||
         PyModule_AddObjectRef(module, "ProfilerBusyError", pg_ProfilerBusyError) < 0 ||

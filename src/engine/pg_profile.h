@@ -32,8 +32,6 @@
 #include "pg_strtab.h"
 
 #define PG_NONE UINT32_MAX
-#define PG_FORMAT_VERSION_MAJOR 1 /* readers reject any other major */
-#define PG_FORMAT_VERSION_MINOR 0 /* bumped for added, skippable sections */
 #define PG_ROOT 0u
 
 typedef enum pg_func_kind {
