@@ -163,7 +163,7 @@ static PyObject *core_snapshot(PyObject *module, PyObject *unused)
         return pg_raise(rc, NULL);
     pg_clock_mark_t now = pg_clock_mark();
     uint64_t now_ns = now.ns;
-    copy.run.ns_per_unit = pg_clock_ns_per_tick(pg_tracer.start_mark, &now);
+    copy.run.ns_per_unit = pg_clock_ns_per_tick(&now);
     copy.run.event_cost_ns = pg_tracer.event_cost_ticks * copy.run.ns_per_unit;
     copy.run.events = pg_tracer.events;
     copy.run.start_epoch_ns = pg_tracer.start_epoch_ns;
@@ -207,6 +207,7 @@ PyMODINIT_FUNC PyInit__core(void)
     PyObject *module = PyModule_Create(&core_module);
     if (!module)
         return NULL;
+    pg_clock_init(); /* the TSC rate is measured from here on */
     pg_FormatError = PyErr_NewExceptionWithDoc(
         "pipegauge._core.FormatError", "A profile file is not readable.", PyExc_ValueError, NULL);
     pg_ProfilerBusyError = PyErr_NewExceptionWithDoc(

@@ -4,6 +4,7 @@
 #include <string.h>
 
 int pg_clock_use_tsc = 0;
+static pg_clock_mark_t origin; /* first pg_clock_init(): calibration base */
 
 static int cpu_has_invariant_tsc(void)
 {
@@ -32,6 +33,7 @@ void pg_clock_init(void)
 #if PG_CLOCK_HAVE_TSC
     pg_clock_use_tsc = cpu_has_invariant_tsc();
 #endif
+    origin = pg_clock_mark();
 }
 
 pg_clock_mark_t pg_clock_mark(void)
@@ -43,13 +45,13 @@ pg_clock_mark_t pg_clock_mark(void)
     return mark;
 }
 
-double pg_clock_ns_per_tick(pg_clock_mark_t start, pg_clock_mark_t *end)
+double pg_clock_ns_per_tick(pg_clock_mark_t *end)
 {
     if (!pg_clock_use_tsc)
         return 1.0;
-    while (end->ns < start.ns + 20000000u)
+    while (end->ns < origin.ns + 20000000u)
         *end = pg_clock_mark();
-    if (end->ticks <= start.ticks)
+    if (end->ticks <= origin.ticks)
         return 1.0;
-    return (double)(end->ns - start.ns) / (double)(end->ticks - start.ticks);
+    return (double)(end->ns - origin.ns) / (double)(end->ticks - origin.ticks);
 }

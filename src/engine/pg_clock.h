@@ -48,8 +48,10 @@ typedef struct pg_clock_mark {
 
 pg_clock_mark_t pg_clock_mark(void);
 
-/* Nanoseconds per tick between two marks; when they are less than 20 ms
- * apart, spins until they are not (a short run still gets a good rate). */
-double pg_clock_ns_per_tick(pg_clock_mark_t start, pg_clock_mark_t *end);
+/* Nanoseconds per tick, measured from the process's first pg_clock_init()
+ * to *end, so the rate gets more exact the longer the process lives and a
+ * short session needs no calibration of its own. While less than 20 ms have
+ * passed since that origin it spins (once per process), updating *end. */
+double pg_clock_ns_per_tick(pg_clock_mark_t *end);
 
 #endif

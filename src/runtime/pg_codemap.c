@@ -136,45 +136,74 @@ static builtin_slot_t *builtin_slots;
 static uint32_t builtin_mask;
 static uint32_t builtin_used;
 
-/* The type whose method table holds def, searching type's MRO: cProfile
- * names a method after the class that defines it. */
-static PyTypeObject *defining_type(PyTypeObject *type, const PyMethodDef *def)
+/* Objects whose repr is implemented in C without calling Python code, so
+ * it is safe to take inside a tracing callback. */
+static int repr_is_safe(PyObject *object)
 {
-    PyObject *mro = type->tp_mro;
-    if (!mro || !PyTuple_Check(mro))
-        return type;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
-        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
-        for (PyMethodDef *m = base->tp_methods; m && m->ml_name; m++)
-            if (m == def)
-                return base;
-    }
-    return type;
+    return PyCFunction_Check(object) || Py_IS_TYPE(object, &PyMethodDescr_Type) ||
+           Py_IS_TYPE(object, &PyClassMethodDescr_Type) ||
+           Py_IS_TYPE(object, &PyWrapperDescr_Type) || PyFunction_Check(object);
 }
 
-/* cProfile's labels: "<built-in method builtins.len>" for functions,
- * "<method 'append' of 'list' objects>" for methods. */
-static void builtin_label(PyObject *callable, const PyMethodDef *def, char *out, size_t size)
+/* repr(type(self).<name>) into out, as cProfile names a bound builtin;
+ * 0 when there is no such attribute or it is not safe to repr. */
+static int label_from_type(PyObject *self, const char *name, char *out, size_t size)
 {
-    if (Py_IS_TYPE(callable, &PyMethodDescr_Type)) {
-        PyTypeObject *type = PyDescr_TYPE(callable);
-        snprintf(out, size, "<method '%s' of '%s' objects>", def->ml_name, type->tp_name);
-        return;
+    PyObject *key = PyUnicode_FromString(name);
+    PyObject *found = key ? _PyType_Lookup(Py_TYPE(self), key) : NULL; /* borrowed */
+    PyObject *repr = found && repr_is_safe(found) ? PyObject_Repr(found) : NULL;
+    Py_XDECREF(key);
+    const char *text = repr ? PyUnicode_AsUTF8(repr) : NULL;
+    if (text)
+        snprintf(out, size, "%s", text);
+    Py_XDECREF(repr);
+    PyErr_Clear();
+    return text != NULL;
+}
+
+/* Module name of a builtin: m_module is a str or a module (or absent). */
+static const char *builtin_module(PyObject *module, Py_ssize_t *length)
+{
+    if (module && PyModule_Check(module)) {
+        const char *name = PyModule_GetName(module);
+        if (name) {
+            *length = (Py_ssize_t)strlen(name);
+            return name;
+        }
+        PyErr_Clear();
     }
-    PyCFunctionObject *function = (PyCFunctionObject *)callable;
-    PyObject *self = function->m_self;
-    if (self == NULL || PyModule_Check(self)) {
-        Py_ssize_t length;
-        const char *module = utf8_or(function->m_module, "", &length);
-        if (length)
-            snprintf(out, size, "<built-in method %s.%s>", module, def->ml_name);
+    return utf8_or(module, "", length);
+}
+
+/* cProfile's labels. A function with no self: "<len>" for builtins,
+ * "<module.name>" otherwise. A bound builtin (a module function such as
+ * builtins.len is bound to its module): repr of the attribute of that name
+ * on type(self), e.g. "<method 'append' of 'list' objects>", else
+ * "<built-in method module.name>". A method descriptor called with self is
+ * labelled as if bound to it (self_arg). */
+static void builtin_label(PyObject *callable, const PyMethodDef *def, PyObject *self_arg,
+                          char *out, size_t size)
+{
+    PyObject *self = self_arg, *module = NULL;
+    if (PyCFunction_Check(callable)) {
+        self = ((PyCFunctionObject *)callable)->m_self;
+        module = ((PyCFunctionObject *)callable)->m_module;
+    }
+    Py_ssize_t length;
+    const char *module_name = builtin_module(module, &length);
+    if (self == NULL) {
+        if (length && strcmp(module_name, "builtins") != 0)
+            snprintf(out, size, "<%s.%s>", module_name, def->ml_name);
         else
-            snprintf(out, size, "<built-in method %s>", def->ml_name);
+            snprintf(out, size, "<%s>", def->ml_name);
         return;
     }
-    PyTypeObject *type = PyType_Check(self) ? (PyTypeObject *)self : Py_TYPE(self);
-    snprintf(out, size, "<method '%s' of '%s' objects>", def->ml_name,
-             defining_type(type, def)->tp_name);
+    if (label_from_type(self, def->ml_name, out, size))
+        return;
+    if (length)
+        snprintf(out, size, "<built-in method %s.%s>", module_name, def->ml_name);
+    else
+        snprintf(out, size, "<built-in method %s>", def->ml_name);
 }
 
 static int builtin_table_grow(void)
@@ -198,7 +227,7 @@ static int builtin_table_grow(void)
     return 0;
 }
 
-uint32_t pg_codemap_builtin(PyObject *callable)
+uint32_t pg_codemap_builtin(PyObject *callable, PyObject *self_arg)
 {
     const PyMethodDef *def;
     if (PyCFunction_Check(callable))
@@ -219,7 +248,7 @@ uint32_t pg_codemap_builtin(PyObject *callable)
         at = (at + 1) & builtin_mask;
     }
     char label[512];
-    builtin_label(callable, def, label, sizeof label);
+    builtin_label(callable, def, self_arg, label, sizeof label);
     int64_t func = pg_profile_func_intern(&pg_tracer.profile, label, strlen(label), "~", 1, 0,
                                           PG_FUNC_BUILTIN);
     if (func < 0) {

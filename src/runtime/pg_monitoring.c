@@ -26,6 +26,7 @@ static PyTypeObject callback_type = {
 };
 
 static PyObject *disable_object; /* sys.monitoring.DISABLE, strong */
+static PyObject *missing_object; /* sys.monitoring.MISSING, strong */
 static int tool_id = -1;         /* the tool id we hold, -1 when none */
 static char backend_name[64] = "sys.monitoring";
 
@@ -119,7 +120,11 @@ static PyObject *on_call(PyObject *self, PyObject *const *args, size_t nargsf, P
     int traced_caller = thread->depth && thread->frames[thread->depth - 1].key == code;
     if (!traced_caller && pg_codemap_code(code) == PG_CODE_FILTERED)
         return Py_NewRef(disable_object);
-    uint32_t func = pg_codemap_builtin(callable);
+    /* A method descriptor called with no argument has no self to name it
+     * by; cProfile skips it, and so do we. */
+    if (args[3] == missing_object && !PyCFunction_Check(callable))
+        return NONE();
+    uint32_t func = pg_codemap_builtin(callable, args[3]);
     if (PG_LIKELY(func != PG_NONE))
         pg_tracer_push(thread, callable, code, func);
     return NONE();
@@ -243,6 +248,8 @@ int pg_backend_install(void)
     if (!mon)
         return -1;
     if (!disable_object && !(disable_object = PyObject_GetAttrString(mon, "DISABLE")))
+        return -1;
+    if (!missing_object && !(missing_object = PyObject_GetAttrString(mon, "MISSING")))
         return -1;
     int id = claim_tool_id(mon);
     if (id < 0)

@@ -56,7 +56,7 @@ static int on_event(PyObject *unused, PyFrameObject *frame, int what, PyObject *
         int traced_caller = thread->depth && thread->frames[thread->depth - 1].key == frame;
         if (!traced_caller && pg_codemap_code(pg_frame_code(frame)) == PG_CODE_FILTERED)
             return 0;
-        uint32_t func = pg_codemap_builtin(arg);
+        uint32_t func = pg_codemap_builtin(arg, NULL);
         if (PG_LIKELY(func != PG_NONE))
             pg_tracer_push(thread, arg, frame, func);
         return 0;

@@ -224,7 +224,7 @@ int pg_tracer_end(pg_profile_t *out)
     close_open_frames(end.ticks);
     pg_tracer.active = 0;
     pg_run_stats_t *run = &pg_tracer.profile.run;
-    run->ns_per_unit = pg_clock_ns_per_tick(pg_tracer.start_mark, &end);
+    run->ns_per_unit = pg_clock_ns_per_tick(&end);
     run->event_cost_ns = pg_tracer.event_cost_ticks * run->ns_per_unit;
     run->events = pg_tracer.events;
     run->start_epoch_ns = pg_tracer.start_epoch_ns;

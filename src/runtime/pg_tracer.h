@@ -106,7 +106,10 @@ uint32_t pg_tracer_child_slow(pg_thread_t *thread, uint32_t func);
 /* Func index for a code object: registers it on first sight. Returns
  * PG_CODE_FILTERED for collapsed code and PG_NONE when it failed. */
 uint32_t pg_codemap_register(PyCodeObject *code);
-uint32_t pg_codemap_builtin(PyObject *callable);
+/* Func index for a builtin (a PyCFunction, or a method descriptor called
+ * with self_arg as its first argument), named the way cProfile names it;
+ * PG_NONE for other callables. */
+uint32_t pg_codemap_builtin(PyObject *callable, PyObject *self_arg);
 
 static inline uint32_t pg_codemap_code(PyCodeObject *code)
 {
