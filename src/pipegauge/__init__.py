@@ -1,0 +1,26 @@
+"""pipegauge: a low-overhead profiler for Python data pipelines (C engine).
+
+Public API: ``start``/``stop`` for a whole process, ``profile`` as a decorator
+or context manager, and the ``Run``/``FunctionStats`` results.
+"""
+
+from ._api import ProfileBlock, profile
+from ._core import FormatError, ProfilerBusyError
+from ._run import Overhead, Run
+from ._session import start, stop
+from ._stats import SORT_KEYS, FunctionStats
+from ._version import __version__
+
+__all__ = [
+    "SORT_KEYS",
+    "FormatError",
+    "FunctionStats",
+    "Overhead",
+    "ProfileBlock",
+    "ProfilerBusyError",
+    "Run",
+    "__version__",
+    "profile",
+    "start",
+    "stop",
+]

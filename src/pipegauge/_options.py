@@ -1,0 +1,126 @@
+"""Profiling options shared by the API and the CLI, and the tracer filters they imply."""
+
+from __future__ import annotations
+
+import json
+import os
+import site
+import sys
+import sysconfig
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+"""pipegauge's own directory: its Python code is always folded into its caller."""
+
+FROZEN_PREFIX = "<frozen "
+"""File-name prefix of the stdlib modules frozen into the interpreter."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to profile and where to write it (the keyword arguments of
+    ``pipegauge.start`` and ``pipegauge.profile``)."""
+
+    output_dir: str | None = None  # run directory; None = .pipegauge/runs/<stamp>-<name>
+    name: str | None = None  # run name; None = derived from the script or function
+    builtins: bool = True  # attribute time to builtins and C methods, as cProfile
+    include_stdlib: bool = False  # show stdlib and site-packages frames instead of folding them
+    ignore_modules: tuple[str, ...] = field(default=())  # fnmatch patterns, folded into caller
+    correct_overhead: bool = True  # subtract the calibrated profiler cost from times
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        output_dir: str | os.PathLike[str] | None = None,
+        name: str | None = None,
+        builtins: bool = True,
+        include_stdlib: bool = False,
+        ignore_modules: Iterable[str] | str = (),
+        correct_overhead: bool = True,
+    ) -> Options:
+        """Validate and normalise user-supplied values."""
+        if isinstance(ignore_modules, str):
+            ignore_modules = (ignore_modules,)
+        patterns = tuple(str(pattern) for pattern in ignore_modules)
+        return cls(
+            output_dir=os.fspath(output_dir) if output_dir is not None else None,
+            name=name,
+            builtins=bool(builtins),
+            include_stdlib=bool(include_stdlib),
+            ignore_modules=patterns,
+            correct_overhead=bool(correct_overhead),
+        )
+
+    def to_json(self) -> str:
+        """The options as recorded in the profile metadata."""
+        data: dict[str, Any] = asdict(self)
+        data["ignore_modules"] = list(self.ignore_modules)
+        return json.dumps(data, sort_keys=True)
+
+
+def _with_variants(paths: Iterable[str | None]) -> list[str]:
+    """Absolute and symlink-resolved forms of existing directories, each ending
+    with a separator so '/usr/lib' does not also match '/usr/lib64'."""
+    result: list[str] = []
+    for path in paths:
+        if not path:
+            continue
+        for variant in (os.path.abspath(path), os.path.realpath(path)):
+            prefixed = variant.rstrip(os.sep) + os.sep
+            if prefixed not in result:
+                result.append(prefixed)
+    return result
+
+
+def library_dirs() -> list[str]:
+    """Directories holding the standard library and installed packages."""
+    candidates: list[str | None] = []
+    paths = sysconfig.get_paths()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        candidates.append(paths.get(key))
+    for prefix in {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix}:
+        candidates.append(os.path.join(prefix, "lib"))
+        candidates.append(os.path.join(prefix, "lib64"))
+    try:
+        candidates.extend(site.getsitepackages())
+    except AttributeError:  # some virtualenv versions ship a reduced site module
+        pass
+    try:
+        candidates.append(site.getusersitepackages())
+    except AttributeError:
+        pass
+    return _with_variants(path for path in candidates if path and os.path.isdir(path))
+
+
+def collapse_prefixes(options: Options) -> list[str]:
+    """File prefixes whose code is folded into the frame that called it."""
+    prefixes = _with_variants([PACKAGE_DIR])
+    if not options.include_stdlib:
+        prefixes.extend(path for path in library_dirs() if path not in prefixes)
+        # frozen stdlib modules (importlib, codecs, os, ... on 3.11+) have
+        # file names like "<frozen codecs>"
+        prefixes.append(FROZEN_PREFIX)
+    return prefixes
+
+
+def module_roots() -> list[str]:
+    """sys.path entries that exist, absolute, to name modules for ignore patterns."""
+    roots: list[str] = []
+    for entry in sys.path:
+        path = os.path.abspath(entry or os.curdir)
+        if os.path.isdir(path) and path not in roots:
+            roots.append(path)
+    return roots
+
+
+def tracer_arguments(options: Options) -> dict[str, Any]:
+    """Keyword arguments for ``_core.start`` implied by options."""
+    return {
+        "builtins": options.builtins,
+        "collapse_prefixes": collapse_prefixes(options),
+        "module_roots": module_roots(),
+        "ignore_globs": list(options.ignore_modules),
+    }

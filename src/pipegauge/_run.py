@@ -1,0 +1,141 @@
+"""A finished (or loaded) profiling run: the object the API hands back."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import _core
+from ._options import Options
+from ._runlog import RunLog
+from ._stats import NS, FunctionStats, sort_stats
+
+
+@dataclass(frozen=True)
+class Overhead:
+    """The profiler's own cost in a run, as measured by its calibration."""
+
+    event_cost_ns: float  # calibrated cost of one tracer event
+    events: int  # tracer events handled, all threads
+    estimate: float  # events x event cost, seconds
+    fraction: float  # estimate / run duration (0 when the duration is 0)
+    profiler_memory: int  # bytes the profiler held at stop
+    corrected: bool  # whether stats() subtract this cost by default
+
+
+def _options_from_meta(meta: dict[str, str]) -> Options:
+    """The options a profile was taken with, defaults where unreadable."""
+    try:
+        data = json.loads(meta.get("options", "{}"))
+        if not isinstance(data, dict):
+            return Options()
+        return Options.create(**{key: value for key, value in data.items()
+                                 if key in Options.__dataclass_fields__})
+    except (ValueError, TypeError):
+        return Options()
+
+
+class Run:
+    """One profiling run. ``profile`` is None until the run has stopped."""
+
+    def __init__(self, *, name: str, options: Options, log: RunLog | None = None) -> None:
+        self.name = name  # run name (script stem, function name, or user's)
+        self.options = options  # options the run was taken with
+        self.log = log if log is not None else RunLog()  # what the profiler did
+        self.profile: _core.Profile | None = None  # set when the run stops
+        self.path: Path | None = None  # run directory or file last written
+        self.end_reason: str | None = None  # how the run ended ("returned", "SIGTERM", ...)
+
+    @classmethod
+    def from_profile(cls, profile: _core.Profile, *, path: Path | None = None) -> Run:
+        """Wrap a profile read from a file."""
+        meta = profile.meta
+        run = cls(name=meta.get("name", "run"), options=_options_from_meta(meta))
+        run.profile = profile
+        run.path = path
+        run.end_reason = meta.get("end_reason")
+        return run
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Run:
+        """Read a profile file. Raises ``_core.FormatError`` or OSError."""
+        return cls.from_profile(_core.Profile.read(os.fspath(path)), path=Path(path))
+
+    def _require_profile(self) -> _core.Profile:
+        if self.profile is None:
+            raise RuntimeError("pipegauge: the run has not finished yet")
+        return self.profile
+
+    @property
+    def finished(self) -> bool:
+        return self.profile is not None
+
+    @property
+    def meta(self) -> dict[str, str]:
+        """Metadata strings recorded in the profile ({} while running)."""
+        return self.profile.meta if self.profile is not None else {}
+
+    @property
+    def run_info(self) -> dict[str, float]:
+        """The profile's run numbers (see ``_core.Profile.run``)."""
+        return self._require_profile().run
+
+    @property
+    def duration(self) -> float:
+        """Wall time of the run, seconds."""
+        return float(self.run_info.get("duration_ns", 0.0)) * NS
+
+    @property
+    def overhead(self) -> Overhead:
+        info = self.run_info
+        duration_ns = float(info.get("duration_ns", 0.0))
+        estimate_ns = float(info.get("overhead_ns", 0.0))
+        return Overhead(
+            event_cost_ns=float(info.get("event_cost_ns", 0.0)),
+            events=int(info.get("events", 0)),
+            estimate=estimate_ns * NS,
+            fraction=estimate_ns / duration_ns if duration_ns > 0 else 0.0,
+            profiler_memory=int(info.get("profiler_memory", 0)),
+            corrected=self.options.correct_overhead,
+        )
+
+    def stats(self, sort: str = "tottime", *, correct: bool | None = None) -> list[FunctionStats]:
+        """Per-function statistics ordered by sort (tottime, cumtime, calls,
+        pcalls, mean, p50, p95, p99, max, exceptions, name, file).
+        correct=None follows the run's ``correct_overhead`` option."""
+        profile = self._require_profile()
+        use_correction = self.options.correct_overhead if correct is None else correct
+        records = profile.functions(use_correction)
+        stats = [FunctionStats.from_record(index, record) for index, record in enumerate(records)]
+        return sort_stats(stats, sort)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the run. An existing directory, or a path without a suffix,
+        gets the whole run directory (profile.pgprof, summary.json,
+        pipegauge.log); any other path gets the binary profile only.
+        Returns the path written."""
+        from ._rundir import write_run_dir  # local: _rundir imports this module
+
+        target = Path(path)
+        profile = self._require_profile()
+        if target.is_dir() or not target.suffix:
+            written = write_run_dir(self, target)
+        else:
+            profile.write(os.fspath(target))
+            written = target
+        self.path = written
+        return written
+
+    def __repr__(self) -> str:
+        if self.profile is None:
+            return f"<pipegauge.Run {self.name!r} running>"
+        return f"<pipegauge.Run {self.name!r} {self.duration:.3f}s {self.profile.function_count} functions>"
+
+    def summary(self, top: int = 20) -> dict[str, Any]:
+        """The content of summary.json (see docs/summary-json.md)."""
+        from ._summary import build_summary
+
+        return build_summary(self, top=top)

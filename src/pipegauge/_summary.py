@@ -1,0 +1,82 @@
+"""summary.json: a small, stable digest of a run for scripts and CI.
+
+The schema is documented in docs/summary-json.md; bump SUMMARY_VERSION when
+a key changes meaning or disappears (adding keys keeps the version).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from . import _core
+from ._stats import FunctionStats
+
+if TYPE_CHECKING:
+    from ._run import Run
+
+SUMMARY_SCHEMA = "pipegauge.summary"
+SUMMARY_VERSION = 1
+
+
+def _meta_value(key: str, value: str) -> Any:
+    """Metadata strings, with the JSON-encoded ones (argv, options) decoded."""
+    if key in ("argv", "options"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def function_summary(stats: FunctionStats) -> dict[str, Any]:
+    return {
+        "label": stats.label,
+        "name": stats.name,
+        "file": stats.file,
+        "line": stats.line,
+        "kind": stats.kind,
+        "calls": stats.calls,
+        "primitive_calls": stats.primitive_calls,
+        "exceptions": stats.exceptions,
+        "self_s": stats.self_time,
+        "total_s": stats.total_time,
+        "mean_s": stats.mean,
+        "p50_s": stats.p50,
+        "p95_s": stats.p95,
+        "p99_s": stats.p99,
+        "max_s": stats.max,
+    }
+
+
+def build_summary(run: Run, top: int = 20) -> dict[str, Any]:
+    info = run.run_info
+    overhead = run.overhead
+    profile = run.profile
+    assert profile is not None  # run_info raised otherwise
+    meta = run.meta
+    stats = run.stats("tottime")
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "version": SUMMARY_VERSION,
+        "profile_format": list(_core.FORMAT_VERSION),
+        "name": run.name,
+        "end_reason": run.end_reason or meta.get("end_reason"),
+        "meta": {key: _meta_value(key, value) for key, value in meta.items()},
+        "run": {
+            "duration_s": run.duration,
+            "events": int(info.get("events", 0)),
+            "threads": int(info.get("threads", 0)),
+            "functions": profile.function_count,
+            "call_paths": max(profile.node_count - 1, 0),
+            "lost_events": int(info.get("lost_events", 0)),
+            "unmatched_events": int(info.get("unmatched_events", 0)),
+            "event_cost_ns": overhead.event_cost_ns,
+            "overhead_s": overhead.estimate,
+            "overhead_fraction": overhead.fraction,
+            "overhead_corrected": overhead.corrected,
+            "profiler_memory_bytes": overhead.profiler_memory,
+        },
+        "top_functions": [function_summary(item) for item in stats[:top]],
+        "files": {"profile": "profile.pgprof", "log": "pipegauge.log"},
+    }

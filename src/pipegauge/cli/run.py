@@ -1,0 +1,168 @@
+"""``pipegauge run [options] script.py [args...]`` / ``pipegauge run [options] -m module [args...]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from typing import Any
+
+from .. import _core
+from .._errors import FAILURE_EXIT, PipegaugeError
+from .._options import Options
+from .._run import Run
+from .._session import Session, begin
+from ..renderers.summary import render_summary
+from ._target import ProgramError, Target, make_target, print_exception
+
+NAME = "run"
+HELP = "run a Python program under the profiler"
+DESCRIPTION = """\
+Run a script or module under the profiler and write its run directory
+(default .pipegauge/runs/<timestamp>-<name>/: profile.pgprof, summary.json,
+pipegauge.log). The program sees its own argv, __name__ == "__main__" and its
+own sys.path[0]; its exit status (or the signal that ended it) is kept.
+Everything after the script or module belongs to the program."""
+
+# run options that take a value, to find where the program's arguments begin
+_VALUE_OPTIONS = frozenset({"-o", "--output-dir", "--name", "--ignore"})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.usage = ("pipegauge run [options] script.py [args ...]\n"
+                    "       pipegauge run [options] -m module [args ...]")
+    parser.add_argument("-o", "--output-dir", metavar="DIR",
+                        help="write the run here instead of .pipegauge/runs/<timestamp>-<name>/")
+    parser.add_argument("--name", help="run name (default: the script's or module's name)")
+    parser.add_argument("--no-builtins", dest="builtins", action="store_false",
+                        help="do not attribute time to builtins and C methods")
+    parser.add_argument("--include-stdlib", action="store_true",
+                        help="profile stdlib and site-packages code instead of folding it into callers")
+    parser.add_argument("--ignore", action="append", default=[], metavar="PATTERN",
+                        help="fold modules matching this fnmatch pattern into their callers (repeatable)")
+    parser.add_argument("--no-overhead-correction", dest="correct_overhead", action="store_false",
+                        help="report raw times, without subtracting the profiler's own cost")
+    parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
+    parser.add_argument("script", nargs="?", help="the script to run, followed by its arguments")
+
+
+def split_argv(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(run options, target tokens for argparse, program arguments).
+
+    The target is the first token that is not an option (or the one after
+    '--'), or '-m MODULE'; everything after it is the program's."""
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token == "--":
+            return tokens[:index], ["--", *tokens[index + 1:index + 2]], tokens[index + 2:]
+        if token == "-m":
+            return tokens[:index], tokens[index:index + 2], tokens[index + 2:]
+        if token.startswith("-m") and not token.startswith("--"):
+            return tokens[:index], ["-m", token[2:]], tokens[index + 1:]
+        if token in _VALUE_OPTIONS:
+            index += 2
+            continue
+        if token.startswith("-") and token != "-":
+            index += 1
+            continue
+        return tokens[:index], ["--", token], tokens[index + 1:]
+    return tokens, [], []
+
+
+def _join_program_threads() -> None:
+    """Wait for the program's non-daemon threads, as the interpreter would
+    before exiting, so their work is in the profile."""
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is current or thread.daemon or thread is threading.main_thread():
+            continue
+        thread.join()
+
+
+def _exit_status(code: Any) -> int:
+    """The status sys.exit(code) gives, printing a non-integer code as Python does."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _quiet_keyboard_interrupt_hook(previous: Any) -> Any:
+    def hook(kind: type[BaseException], value: BaseException, traceback: Any) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            return  # already printed, before the summary
+        previous(kind, value, traceback)
+
+    return hook
+
+
+def execute(args: argparse.Namespace) -> int:
+    target: Target = make_target(args.script, args.module, args.program_args)
+    options = Options.create(
+        output_dir=args.output_dir,
+        name=args.name,
+        builtins=args.builtins,
+        include_stdlib=args.include_stdlib,
+        ignore_modules=args.ignore,
+        correct_overhead=args.correct_overhead,
+    )
+    try:
+        target.prepare()
+    except ProgramError as exc:
+        if exc.__cause__ is not None:
+            print_exception(exc.__cause__)
+        return 1
+    except SyntaxError as exc:
+        exc.__traceback__ = None  # python shows only the error's location
+        sys.excepthook(type(exc), exc, None)
+        return 1
+
+    session = Session(options, name=options.name or target.name, argv=target.argv,
+                      source_dir=target.source_dir)
+    session.on_stop.append(lambda run: _report(run, session, target))
+    try:
+        begin(session)
+    except _core.ProfilerBusyError as exc:
+        raise PipegaugeError(f"cannot profile: {exc}") from None
+    except RuntimeError as exc:
+        raise PipegaugeError(f"cannot profile: {exc}") from None
+
+    interrupted = False
+    code: Any = 0
+    try:
+        target.execute()
+        reason = "returned"
+    except SystemExit as exc:
+        code = exc.code
+        reason = f"sys.exit({exc.code!r})"
+    except KeyboardInterrupt as exc:
+        print_exception(exc)
+        interrupted = True
+        reason = "KeyboardInterrupt"
+    except BaseException as exc:  # noqa: BLE001 - the program's error: print it as Python would
+        print_exception(exc)
+        code = 1
+        reason = f"unhandled {type(exc).__name__}"
+    if not interrupted:
+        _join_program_threads()
+    session.stop(reason)  # prints the summary (None if the program already called stop())
+
+    status = _exit_status(code)
+    if session.write_error and status == 0:
+        status = FAILURE_EXIT
+    if interrupted:
+        # Leave by SIGINT, as CPython does for an unhandled KeyboardInterrupt.
+        sys.excepthook = _quiet_keyboard_interrupt_hook(sys.excepthook)
+        raise KeyboardInterrupt
+    return status
+
+
+def _report(run: Run, session: Session, target: Target) -> None:
+    text = render_summary(run, target=target.display, cwd=os.getcwd(),
+                          write_error=session.write_error)
+    sys.stderr.write(text)
+    sys.stderr.flush()

@@ -1,0 +1,87 @@
+"""``pipegauge view RUN``: the function table or the call tree of a run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .._stats import SORT_KEYS, resolve_sort_key
+from ..renderers._text import Style
+from ..renderers.header import render_header
+from ..renderers.table import render_table
+from ..renderers.tree import render_tree
+from ._common import add_run_argument, load_run
+
+NAME = "view"
+HELP = "show a run as a table of functions or a call tree"
+DESCRIPTION = """\
+Show a run: a pstats-like table (ncalls as "calls/primitive" when recursive,
+tottime, percall, cumtime, percall, p50, p95, max, a bar of the share of
+self time) or, with --tree, the call tree with each path's share of the run.
+Colour is used only on a terminal and never when NO_COLOR is set."""
+
+DEFAULT_LIMIT = 40
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100: {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_run_argument(parser)
+    parser.add_argument("--sort", default="tottime", metavar="KEY",
+                        help=f"table order: {', '.join(SORT_KEYS)} (default tottime)")
+    parser.add_argument("--limit", type=_non_negative_int, default=DEFAULT_LIMIT, metavar="N",
+                        help=f"show at most N functions (default {DEFAULT_LIMIT}; 0 = all)")
+    parser.add_argument("--filter", metavar="PATTERN",
+                        help="only functions whose label contains PATTERN (or matches it, if a glob)")
+    parser.add_argument("--tree", action="store_true", help="show the call tree instead of the table")
+    parser.add_argument("--min-percent", type=_percent, default=0.5, metavar="P",
+                        help="--tree: hide call paths below P%% of the run (default 0.5)")
+    parser.add_argument("--max-depth", type=_non_negative_int, default=None, metavar="N",
+                        help="--tree: show at most N levels")
+    parser.add_argument("--no-correct", action="store_true",
+                        help="show raw times, without subtracting the profiler's overhead")
+
+
+def execute(args: argparse.Namespace) -> int:
+    resolve_sort_key(args.sort)  # a bad key fails before the file is read
+    run = load_run(args.run)
+    corrected = run.options.correct_overhead and not args.no_correct
+    style = Style.for_stream(sys.stdout)
+    cwd = os.getcwd()
+    output = [render_header(run, corrected=corrected, style=style)]
+    stats = run.stats(args.sort, correct=corrected)
+    if args.tree:
+        profile = run.profile
+        assert profile is not None
+        by_index = sorted(stats, key=lambda item: item.index)
+        output.append(render_tree(
+            profile.nodes(corrected), by_index,
+            total_ns=float(run.run_info.get("duration_ns", 0.0)),
+            cwd=cwd, min_percent=args.min_percent, max_depth=args.max_depth,
+            pattern=args.filter, style=style,
+        ))
+    else:
+        output.append(render_table(stats, cwd=cwd, limit=args.limit or None,
+                                   pattern=args.filter, style=style))
+    sys.stdout.write("".join(output))
+    sys.stdout.flush()
+    return 0

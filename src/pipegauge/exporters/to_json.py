@@ -1,0 +1,102 @@
+"""Export everything in a profile as JSON (schema: docs/json-schema.md).
+
+Bump JSON_VERSION when a key changes meaning or disappears; adding keys
+keeps it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import _core
+from .._stats import FunctionStats
+
+JSON_SCHEMA = "pipegauge.profile+json"
+JSON_VERSION = 1
+
+
+def _number(value: float) -> int | float:
+    """Integral floats as ints (counts, ns), others unchanged."""
+    as_float = float(value)
+    return int(as_float) if as_float.is_integer() else as_float
+
+
+def _function(profile: _core.Profile, index: int, record: tuple[Any, ...]) -> dict[str, Any]:
+    stats = FunctionStats.from_record(index, record)
+    (_name, _file, _line, _kind, _calls, _primitive, _exc, exclusive_ns, inclusive_ns,
+     hist_count, min_ns, mean_ns, p50_ns, p95_ns, p99_ns, max_ns) = record[:16]
+    histogram = profile.histogram(index)
+    return {
+        "index": index,
+        "name": stats.name,
+        "file": stats.file,
+        "line": stats.line,
+        "kind": stats.kind,
+        "label": stats.label,
+        "calls": stats.calls,
+        "primitive_calls": stats.primitive_calls,
+        "exceptions": stats.exceptions,
+        "self_ns": _number(exclusive_ns),
+        "total_ns": _number(inclusive_ns),
+        "latency": {
+            "count": _number(hist_count),
+            "min_ns": _number(min_ns),
+            "mean_ns": _number(mean_ns),
+            "p50_ns": _number(p50_ns),
+            "p95_ns": _number(p95_ns),
+            "p99_ns": _number(p99_ns),
+            "max_ns": _number(max_ns),
+        },
+        "histogram": {
+            "unit_ns": _number(histogram.get("unit_ns", 1.0)),
+            "count": _number(histogram.get("count", 0)),
+            "sum_ns": _number(histogram.get("sum_ns", 0)),
+            "min_ns": _number(histogram.get("min_ns", 0)),
+            "max_ns": _number(histogram.get("max_ns", 0)),
+            "buckets": [[_number(low), _number(high), _number(count)]
+                        for low, high, count in histogram.get("buckets", [])],
+        },
+    }
+
+
+def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]:
+    return {
+        "schema": JSON_SCHEMA,
+        "version": JSON_VERSION,
+        "profile_format": list(_core.FORMAT_VERSION),
+        "overhead_corrected": correct,
+        "meta": profile.meta,
+        "run": {key: _number(value) for key, value in profile.run.items()},
+        "functions": [_function(profile, index, record)
+                      for index, record in enumerate(profile.functions(correct))],
+        "nodes": [
+            {
+                "index": index,
+                "parent": int(parent),
+                "function": int(func),
+                "calls": int(calls),
+                "exceptions": int(exc_exits),
+                "total_ns": _number(inclusive_ns),
+                "self_ns": _number(exclusive_ns),
+                "recursive": bool(recursive),
+            }
+            for index, (parent, func, calls, exc_exits, inclusive_ns, exclusive_ns, recursive)
+            in enumerate(node[:7] for node in profile.nodes(correct))
+        ],
+        "edges": [
+            {
+                "caller": int(caller),
+                "callee": int(callee),
+                "calls": int(calls),
+                "primitive_calls": int(primitive),
+                "self_ns": _number(exclusive_ns),
+                "total_ns": _number(inclusive_ns),
+            }
+            for caller, callee, calls, primitive, exclusive_ns, inclusive_ns in profile.edges(correct)
+        ],
+    }
+
+
+def export_json_text(profile: _core.Profile, *, correct: bool) -> str:
+    return json.dumps(profile_document(profile, correct=correct), indent=1) + "\n"

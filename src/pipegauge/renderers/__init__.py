@@ -1,0 +1,1 @@
+"""Terminal renderers: one per module (summary, header, table, tree)."""

@@ -1,0 +1,51 @@
+"""The header ``pipegauge view`` prints above the table or tree."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from .._run import Run
+from .._units import format_bytes, format_count, format_duration_s, format_percent
+from ._text import Style
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def _program(meta: dict[str, str]) -> str:
+    try:
+        argv = json.loads(meta.get("argv", "[]"))
+        if isinstance(argv, list) and argv:
+            return shlex.join(str(arg) for arg in argv)
+    except ValueError:
+        pass
+    return meta.get("name", "?")
+
+
+def render_header(run: Run, *, corrected: bool, style: Style) -> str:
+    meta = run.meta
+    info = run.run_info
+    overhead = run.overhead
+    profile = run.profile
+    assert profile is not None  # run_info raised otherwise
+    rows = [
+        ("program", f"{_program(meta)}   (run {run.name!r}, ended: {run.end_reason or 'unknown'})"),
+        ("started", f"{meta.get('start_time', '?')} on {meta.get('host', '?')}, "
+                    f"Python {meta.get('python', '?')}, {meta.get('backend', '?')}"),
+        ("duration", f"{format_duration_s(run.duration)} wall, {format_count(info.get('events', 0))} events, "
+                     f"{_plural(int(info.get('threads', 0)), 'thread')}, "
+                     f"{_plural(profile.function_count, 'function')}"),
+        ("overhead", f"~{format_duration_s(overhead.estimate)} estimated ({format_percent(overhead.fraction)} "
+                     f"of the run, {overhead.event_cost_ns:.0f} ns/event); "
+                     f"profiler memory {format_bytes(overhead.profiler_memory)}"),
+        ("times", "corrected for the profiler's overhead (--no-correct shows raw times)" if corrected
+                  else "raw, not corrected for the profiler's overhead"),
+    ]
+    lost = int(info.get("lost_events", 0))
+    unmatched = int(info.get("unmatched_events", 0))
+    if lost or unmatched:
+        rows.append(("warning", style(f"{lost:,} events lost, {unmatched:,} unmatched: counts may be incomplete",
+                                      "yellow")))
+    return "".join(f"{style(f'{key:<9}', 'bold')}{value}\n" for key, value in rows) + "\n"
