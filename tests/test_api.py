@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -276,3 +277,37 @@ def test_forked_child_does_not_write_the_parents_run(python, write_script, workd
     assert result.returncode == 0, result.stderr
     assert "child wrote: False" in result.stdout
     assert function_calls(workdir / "out")["work"] == 1
+
+
+def apply(function, value):
+    return function(value)
+
+
+def identity(value):
+    return value
+
+
+def builtin_calls(run: pipegauge.Run, label: str) -> int:
+    return sum(stats.calls for stats in run.stats() if stats.kind == "builtin" and stats.name == label)
+
+
+def test_exact_builtins_watches_polymorphic_call_sites(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # GIVEN one call site that first calls a Python function, then a builtin
+    def polymorphic():
+        apply(identity, [1])
+        apply(len, [1, 2])
+
+    # WHEN profiled with exact_builtins
+    with pipegauge.profile(exact_builtins=True) as exact:
+        polymorphic()
+    # THEN the builtin called from that site is attributed on every version
+    assert builtin_calls(exact, "<built-in method builtins.len>") == 1
+
+    # AND by default (3.12+) the site stopped reporting calls once it called a
+    # Python function: the documented trade-off for speed; 3.10/3.11 see it
+    with pipegauge.profile() as fast:
+        polymorphic()
+    expected = 0 if sys.version_info >= (3, 12) else 1
+    assert builtin_calls(fast, "<built-in method builtins.len>") == expected
+    assert by_name(fast)["apply"].calls == 2

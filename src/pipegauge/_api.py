@@ -127,6 +127,7 @@ def profile(
     output_dir: str | os.PathLike[str] | None = None,
     name: str | None = None,
     builtins: bool = True,
+    exact_builtins: bool = False,
     include_stdlib: bool = False,
     ignore_modules: tuple[str, ...] | list[str] | str = (),
     correct_overhead: bool = True,

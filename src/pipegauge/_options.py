@@ -26,6 +26,7 @@ class Options:
     output_dir: str | None = None  # run directory; None = .pipegauge/runs/<stamp>-<name>
     name: str | None = None  # run name; None = derived from the script or function
     builtins: bool = True  # attribute time to builtins and C methods, as cProfile
+    exact_builtins: bool = False  # 3.12+: watch every call site for builtins (slower)
     include_stdlib: bool = False  # show stdlib and site-packages frames instead of folding them
     ignore_modules: tuple[str, ...] = field(default=())  # fnmatch patterns, folded into caller
     correct_overhead: bool = True  # subtract the calibrated profiler cost from times
@@ -37,6 +38,7 @@ class Options:
         output_dir: str | os.PathLike[str] | None = None,
         name: str | None = None,
         builtins: bool = True,
+        exact_builtins: bool = False,
         include_stdlib: bool = False,
         ignore_modules: Iterable[str] | str = (),
         correct_overhead: bool = True,
@@ -49,6 +51,7 @@ class Options:
             output_dir=os.fspath(output_dir) if output_dir is not None else None,
             name=name,
             builtins=bool(builtins),
+            exact_builtins=bool(exact_builtins),
             include_stdlib=bool(include_stdlib),
             ignore_modules=patterns,
             correct_overhead=bool(correct_overhead),
@@ -120,6 +123,7 @@ def tracer_arguments(options: Options) -> dict[str, Any]:
     """Keyword arguments for ``_core.start`` implied by options."""
     return {
         "builtins": options.builtins,
+        "exact_builtins": options.exact_builtins,
         "collapse_prefixes": collapse_prefixes(options),
         "module_roots": module_roots(),
         "ignore_globs": list(options.ignore_modules),

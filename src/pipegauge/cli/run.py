@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="run name (default: the script's or module's name)")
     parser.add_argument("--no-builtins", dest="builtins", action="store_false",
                         help="do not attribute time to builtins and C methods")
+    parser.add_argument("--exact-builtins", action="store_true",
+                        help="Python 3.12+: keep every call site watched for builtins, also sites "
+                             "that called a Python function before (slower; see README)")
     parser.add_argument("--include-stdlib", action="store_true",
                         help="profile stdlib and site-packages code instead of folding it into callers")
     parser.add_argument("--ignore", action="append", default=[], metavar="PATTERN",
@@ -106,6 +109,7 @@ def execute(args: argparse.Namespace) -> int:
         output_dir=args.output_dir,
         name=args.name,
         builtins=args.builtins,
+        exact_builtins=args.exact_builtins,
         include_stdlib=args.include_stdlib,
         ignore_modules=args.ignore,
         correct_overhead=args.correct_overhead,
