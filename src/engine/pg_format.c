@@ -149,14 +149,11 @@ static int compare_meta_keys(const void *a, const void *b)
 static int meta_append(pg_profile_t *profile, const uint8_t *key, size_t key_length,
                        const uint8_t *value, size_t value_length)
 {
-    if (profile->meta_count == profile->meta_capacity) {
-        uint32_t capacity = profile->meta_capacity ? profile->meta_capacity * 2 : 16;
-        pg_meta_entry_t *meta = realloc(profile->meta, (size_t)capacity * sizeof *meta);
-        if (!meta)
-            return PG_ERR_NOMEM;
-        profile->meta = meta;
-        profile->meta_capacity = capacity;
-    }
+    pg_meta_entry_t *meta = pg_array_reserve(profile->meta, profile->meta_count,
+                                             &profile->meta_capacity, sizeof *meta, 16);
+    if (!meta)
+        return PG_ERR_NOMEM;
+    profile->meta = meta;
     char *key_copy = strndup((const char *)key, key_length);
     char *value_copy = strndup((const char *)value, value_length);
     if (!key_copy || !value_copy) {

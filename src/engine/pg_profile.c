@@ -23,6 +23,20 @@ static uint64_t func_key_hash(uint32_t name, uint32_t file, uint32_t line, uint3
     return mix64(((uint64_t)name << 32 | file) ^ mix64((uint64_t)line << 8 | kind));
 }
 
+void *pg_array_reserve(void *items, uint32_t count, uint32_t *capacity, size_t item_size,
+                       uint32_t initial)
+{
+    if (count < *capacity)
+        return items;
+    uint32_t grown = *capacity ? *capacity * 2 : initial;
+    if (grown <= *capacity)
+        return NULL; /* the capacity would overflow */
+    void *moved = realloc(items, (size_t)grown * item_size);
+    if (moved)
+        *capacity = grown;
+    return moved;
+}
+
 int pg_profile_init(pg_profile_t *profile)
 {
     memset(profile, 0, sizeof *profile);
@@ -66,16 +80,13 @@ int pg_profile_meta_set(pg_profile_t *profile, const char *key, const char *valu
             return PG_OK;
         }
     }
-    if (profile->meta_count == profile->meta_capacity) {
-        uint32_t capacity = profile->meta_capacity ? profile->meta_capacity * 2 : 16;
-        pg_meta_entry_t *meta = realloc(profile->meta, capacity * sizeof *meta);
-        if (!meta) {
-            free(value_copy);
-            return PG_ERR_NOMEM;
-        }
-        profile->meta = meta;
-        profile->meta_capacity = capacity;
+    pg_meta_entry_t *meta = pg_array_reserve(profile->meta, profile->meta_count,
+                                             &profile->meta_capacity, sizeof *meta, 16);
+    if (!meta) {
+        free(value_copy);
+        return PG_ERR_NOMEM;
     }
+    profile->meta = meta;
     char *key_copy = strdup(key);
     if (!key_copy) {
         free(value_copy);
@@ -142,14 +153,11 @@ int pg_profile_func_append(pg_profile_t *profile, uint32_t name, uint32_t file,
 {
     if (profile->func_count >= PG_NONE - 1)
         return PG_ERR_LIMIT;
-    if (profile->func_count == profile->func_capacity) {
-        uint32_t capacity = profile->func_capacity ? profile->func_capacity * 2 : 64;
-        pg_func_t *funcs = realloc(profile->funcs, capacity * sizeof *funcs);
-        if (!funcs)
-            return PG_ERR_NOMEM;
-        profile->funcs = funcs;
-        profile->func_capacity = capacity;
-    }
+    pg_func_t *funcs = pg_array_reserve(profile->funcs, profile->func_count,
+                                        &profile->func_capacity, sizeof *funcs, 64);
+    if (!funcs)
+        return PG_ERR_NOMEM;
+    profile->funcs = funcs;
     pg_func_t *f = &profile->funcs[profile->func_count++];
     f->name = name;
     f->file = file;
@@ -206,14 +214,11 @@ int pg_profile_node_append(pg_profile_t *profile, const pg_node_t *node)
 {
     if (profile->node_count >= PG_NONE - 1)
         return PG_ERR_LIMIT;
-    if (profile->node_count == profile->node_capacity) {
-        uint32_t capacity = profile->node_capacity ? profile->node_capacity * 2 : 256;
-        pg_node_t *nodes = realloc(profile->nodes, (size_t)capacity * sizeof *nodes);
-        if (!nodes)
-            return PG_ERR_NOMEM;
-        profile->nodes = nodes;
-        profile->node_capacity = capacity;
-    }
+    pg_node_t *nodes = pg_array_reserve(profile->nodes, profile->node_count,
+                                        &profile->node_capacity, sizeof *nodes, 256);
+    if (!nodes)
+        return PG_ERR_NOMEM;
+    profile->nodes = nodes;
     profile->nodes[profile->node_count++] = *node;
     free(profile->node_slots);
     profile->node_slots = NULL;

@@ -96,6 +96,14 @@ typedef struct pg_profile {
     uint32_t func_slot_mask;
 } pg_profile_t;
 
+/* Make room for one more item in a growable array of count items: when
+ * count == *capacity, reallocates to twice the capacity (or initial) and
+ * updates *capacity. Returns the array, possibly moved (pointers into the
+ * old one are invalid), or NULL on failure, leaving the old array intact
+ * and still owned by the caller. */
+void *pg_array_reserve(void *items, uint32_t count, uint32_t *capacity, size_t item_size,
+                       uint32_t initial);
+
 int pg_profile_init(pg_profile_t *profile);
 void pg_profile_release(pg_profile_t *profile);
 
