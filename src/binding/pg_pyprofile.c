@@ -161,11 +161,10 @@ static PyObject *str_at(const pg_profile_t *profile, uint32_t index)
                                 (Py_ssize_t)pg_strtab_length(&profile->strings, index), "replace");
 }
 
-/* Quantile in ns, shifted down by the profiler's cost inside a call. */
-static double quantile_ns(const pg_profile_t *profile, const pg_hist_t *hist, double q, double shift)
+/* Quantile in ns, scaled by the function's overhead correction. */
+static double quantile_ns(const pg_profile_t *profile, const pg_hist_t *hist, double q, double scale)
 {
-    double value = pg_hist_quantile(hist, q) * profile->run.ns_per_unit - shift;
-    return value > 0.0 ? value : 0.0;
+    return pg_hist_quantile(hist, q) * profile->run.ns_per_unit * scale;
 }
 
 static PyObject *function_tuple(const pg_profile_t *profile, const pg_aggregate_t *aggregate,
@@ -174,20 +173,20 @@ static PyObject *function_tuple(const pg_profile_t *profile, const pg_aggregate_
     const pg_func_t *f = &profile->funcs[i];
     const pg_func_stats_t *s = &aggregate->funcs[i];
     const pg_hist_t *h = &f->hist;
-    double shift = s->overhead_per_call_ns;
+    double scale = s->latency_scale;
     double unit = profile->run.ns_per_unit;
-    double mean = h->count ? (double)h->sum / (double)h->count * unit - shift : 0.0;
+    double mean = h->count ? (double)h->sum / (double)h->count * unit * scale : 0.0;
     PyObject *name = str_at(profile, f->name), *file = str_at(profile, f->file);
     PyObject *tuple = NULL;
     if (name && file)
         tuple = Py_BuildValue("(OOIIKKKddKdddddd)", name, file, f->line, f->kind,
                               (unsigned long long)s->calls, (unsigned long long)s->primitive_calls,
                               (unsigned long long)s->exc_exits, s->exclusive_ns, s->inclusive_ns,
-                              (unsigned long long)h->count, quantile_ns(profile, h, 0.0, shift),
-                              mean > 0.0 ? mean : 0.0, quantile_ns(profile, h, 0.50, shift),
-                              quantile_ns(profile, h, 0.95, shift),
-                              quantile_ns(profile, h, 0.99, shift),
-                              quantile_ns(profile, h, 1.0, shift));
+                              (unsigned long long)h->count, quantile_ns(profile, h, 0.0, scale),
+                              mean, quantile_ns(profile, h, 0.50, scale),
+                              quantile_ns(profile, h, 0.95, scale),
+                              quantile_ns(profile, h, 0.99, scale),
+                              quantile_ns(profile, h, 1.0, scale));
     Py_XDECREF(name);
     Py_XDECREF(file);
     return tuple;
@@ -317,7 +316,7 @@ static PyObject *profile_quantiles(pg_pyprofile_t *self, PyObject *args)
             Py_CLEAR(out);
             break;
         }
-        PyList_SET_ITEM(out, i, PyFloat_FromDouble(quantile_ns(&self->profile, h, q, 0.0)));
+        PyList_SET_ITEM(out, i, PyFloat_FromDouble(quantile_ns(&self->profile, h, q, 1.0)));
     }
     Py_DECREF(fast);
     return out;

@@ -183,12 +183,14 @@ int pg_aggregate_build(pg_aggregate_t *out, const pg_profile_t *profile, int cor
     double unit = profile->run.ns_per_unit;
     double cost = correct ? profile->run.event_cost_ns : 0.0;
     double *subtree_events = calloc(n ? n : 1, sizeof(double));
+    double *raw_all = calloc((size_t)profile->func_count + 1, sizeof(double));
+    double *corrected_all = calloc((size_t)profile->func_count + 1, sizeof(double));
     out->func_count = profile->func_count;
     out->funcs = calloc((size_t)profile->func_count + 1, sizeof *out->funcs);
     out->node_inclusive_ns = calloc(n ? n : 1, sizeof(double));
     out->node_exclusive_ns = calloc(n ? n : 1, sizeof(double));
     out->node_recursive = calloc(n ? n : 1, 1);
-    if (!subtree_events || !out->funcs || !out->node_inclusive_ns ||
+    if (!subtree_events || !raw_all || !corrected_all || !out->funcs || !out->node_inclusive_ns ||
         !out->node_exclusive_ns || !out->node_recursive)
         goto error;
     if ((rc = mark_func_recursive(profile, out->node_recursive)) < 0)
@@ -210,7 +212,8 @@ int pg_aggregate_build(pg_aggregate_t *out, const pg_profile_t *profile, int cor
         if (node->func == PG_NONE)
             continue;
         pg_func_stats_t *f = &out->funcs[node->func];
-        f->overhead_per_call_ns += cost * subtree_events[i];
+        raw_all[node->func] += (double)node->inclusive * unit;
+        corrected_all[node->func] += out->node_inclusive_ns[i];
         f->calls += node->calls;
         f->exc_exits += node->exc_exits;
         f->exclusive_ns += out->node_exclusive_ns[i];
@@ -219,15 +222,22 @@ int pg_aggregate_build(pg_aggregate_t *out, const pg_profile_t *profile, int cor
             f->inclusive_ns += out->node_inclusive_ns[i];
         }
     }
+    /* The overhead inside a call grows with the events under it, so it is
+     * spread over a function's latencies in proportion, not as one shift
+     * (which would zero the many short resumes of a generator whose few
+     * long calls carry the overhead). */
     for (uint32_t i = 0; i < out->func_count; i++)
-        if (out->funcs[i].calls)
-            out->funcs[i].overhead_per_call_ns /= (double)out->funcs[i].calls;
+        out->funcs[i].latency_scale = raw_all[i] > 0.0 ? corrected_all[i] / raw_all[i] : 1.0;
     if ((rc = build_edges(out, profile)) < 0)
         goto error;
     free(subtree_events);
+    free(raw_all);
+    free(corrected_all);
     return PG_OK;
 error:
     free(subtree_events);
+    free(raw_all);
+    free(corrected_all);
     pg_aggregate_release(out);
     return rc;
 }

@@ -25,8 +25,10 @@ typedef struct pg_func_stats {
     uint64_t exc_exits;       /* calls that ended by an exception */
     double exclusive_ns;      /* own time */
     double inclusive_ns;      /* time including callees, recursion counted once */
-    double overhead_per_call_ns; /* profiler cost inside an average call: the
-                                    shift applied to its latency quantiles */
+    double latency_scale;     /* corrected / raw time summed over all of the
+                                 function's calls (1 without correction):
+                                 the factor for its per-call latencies, as
+                                 the histogram holds raw durations */
 } pg_func_stats_t;
 
 typedef struct pg_edge {

@@ -182,6 +182,11 @@ static void test_overhead_correction(void)
     const pg_edge_t *ab = find_edge(&fixed, a, b);
     PG_CHECK(ab != NULL);
     PG_CHECK_NEAR(ab->inclusive_ns, 70, 1e-9);
+    /* latencies scale by corrected / raw time over all of a function's calls */
+    PG_CHECK_NEAR(raw.funcs[a].latency_scale, 1.0, 0);
+    PG_CHECK_NEAR(fixed.funcs[a].latency_scale, (200 - 5.0 * 20) / 200, 1e-12);
+    PG_CHECK_NEAR(fixed.funcs[b].latency_scale, 70.0 / 100, 1e-12);
+    PG_CHECK_NEAR(fixed.funcs[c].latency_scale, 0, 0);
     pg_aggregate_release(&fixed);
     pg_aggregate_release(&raw);
     pg_profile_release(&p);
