@@ -293,21 +293,38 @@ def builtin_calls(run: pipegauge.Run, label: str) -> int:
 
 def test_exact_builtins_watches_polymorphic_call_sites(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    # GIVEN one call site that first calls a Python function, then a builtin
-    def polymorphic():
-        apply(identity, [1])
+    # GIVEN one call site that mixes Python functions and a builtin
+    def mixed():
+        for _ in range(3):
+            apply(identity, [1])
+            apply(len, [1, 2])
+
+    # WHEN profiled with the defaults
+    with pipegauge.profile() as run:
+        mixed()
+    # THEN the builtin is counted exactly: the site saw a builtin before it
+    # had called 16 Python functions, so it stays watched
+    assert builtin_calls(run, "<built-in method builtins.len>") == 3
+
+
+def test_warmed_up_call_site_is_disabled_unless_exact(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # GIVEN one call site that calls a Python function 20 times, then a builtin
+    def python_first():
+        for _ in range(20):
+            apply(identity, [1])
         apply(len, [1, 2])
 
     # WHEN profiled with exact_builtins
     with pipegauge.profile(exact_builtins=True) as exact:
-        polymorphic()
-    # THEN the builtin called from that site is attributed on every version
+        python_first()
+    # THEN the builtin is attributed on every version
     assert builtin_calls(exact, "<built-in method builtins.len>") == 1
-
-    # AND by default (3.12+) the site stopped reporting calls once it called a
-    # Python function: the documented trade-off for speed; 3.10/3.11 see it
+    # AND by default on 3.12+ the site stopped reporting after 16 Python
+    # callees, so the late builtin is not seen (the documented limit);
+    # 3.10/3.11 always see it
     with pipegauge.profile() as fast:
-        polymorphic()
+        python_first()
     expected = 0 if sys.version_info >= (3, 12) else 1
     assert builtin_calls(fast, "<built-in method builtins.len>") == expected
-    assert by_name(fast)["apply"].calls == 2
+    assert by_name(fast)["apply"].calls == 21

@@ -262,19 +262,12 @@ def warm_workloads() -> None:
 
 SINGLE_THREADED = sorted(wl.ALL_SINGLE_THREADED)
 
-# By default on 3.12+, a call site that has called a Python function stops
-# reporting CALL events (exact_builtins=False, the documented trade-off for
-# speed), so builtins called later from that same site are not counted.
-POLYMORPHIC_SITE_TRADE_OFF = pytest.mark.xfail(
-    sys.version_info >= (3, 12), strict=True,
-    reason="exact_builtins=False: builtins at a call site that called Python are not seen")
-
-
 def with_default_trade_off(names: list[str]) -> list[Any]:
-    """Parameters for tests of the defaults: the polymorphic workload is
-    expected to miss builtins on 3.12+ (strict: an exact default would XPASS)."""
-    return [pytest.param(name, marks=POLYMORPHIC_SITE_TRADE_OFF) if name == "polymorphic_steps"
-            else name for name in names]
+    """Parameters for tests of the defaults. Every workload, the polymorphic
+    call site included, must match with the default options: a site that
+    ever calls a builtin is never disabled (see the README's known limits
+    for the one case that is not exact by default)."""
+    return list(names)
 
 
 def skip_where_oracle_is_blind(name: str) -> None:

@@ -209,6 +209,9 @@ int pg_aggregate_build(pg_aggregate_t *out, const pg_profile_t *profile, int cor
         double exclusive = (double)node->exclusive * unit - cost * (double)node->events;
         out->node_inclusive_ns[i] = inclusive > 0.0 ? inclusive : 0.0;
         out->node_exclusive_ns[i] = exclusive > 0.0 ? exclusive : 0.0;
+        /* equal for a leaf up to rounding: never report own > total */
+        if (out->node_exclusive_ns[i] > out->node_inclusive_ns[i])
+            out->node_exclusive_ns[i] = out->node_inclusive_ns[i];
         if (node->func == PG_NONE)
             continue;
         pg_func_stats_t *f = &out->funcs[node->func];

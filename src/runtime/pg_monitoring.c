@@ -10,6 +10,7 @@
 #if PG_USE_MONITORING
 
 #include <stddef.h>
+#include <stdlib.h>
 
 typedef struct pg_callback {
     PyObject_HEAD
@@ -94,22 +95,67 @@ static PyObject *on_unwind(PyObject *self, PyObject *const *args, size_t nargsf,
     return NONE();
 }
 
+/* Call sites (code object, instruction offset) seen by CALL, to decide when
+ * a site may stop reporting. A site whose callees were all Python functions,
+ * methods or classes for SITE_WARMUP calls is disabled: those callees report
+ * PY_START themselves, so its CALL events would only cost. A site that ever
+ * called a builtin stays watched (a list of pipeline steps mixing Python
+ * functions and builtins, applied at one line, keeps exact counts).
+ * Direct-mapped and lossy: a collision evicts the older site, which at worst
+ * starts its warm-up again. Entries carry the session generation. */
+#define SITE_WARMUP 16
+#define SITE_SLOTS 16384
+
+typedef struct pg_site {
+    const void *code;     /* borrowed, compared only */
+    uint32_t offset;      /* instruction offset in code */
+    uint16_t generation;  /* low bits of the session generation */
+    uint8_t python_calls; /* Python callees seen, up to SITE_WARMUP */
+    uint8_t saw_builtin;  /* 1 once the site called a builtin */
+} pg_site_t;
+
+static pg_site_t *sites; /* SITE_SLOTS entries, owned; NULL until needed */
+
+static pg_site_t *site_of(PyObject *code, PyObject *offset_object)
+{
+    if (PG_UNLIKELY(!sites) && !(sites = calloc(SITE_SLOTS, sizeof *sites)))
+        return NULL;
+    uint32_t offset = (uint32_t)PyLong_AsLong(offset_object); /* a small int: cannot fail */
+    uint64_t hash = ((uintptr_t)code >> 4) * 0x9E3779B97F4A7C15ull ^ offset * 0x85EBCA6Bu;
+    pg_site_t *site = &sites[(hash >> 20) & (SITE_SLOTS - 1)];
+    uint16_t generation = (uint16_t)pg_tracer.generation;
+    if (site->code != code || site->offset != offset || site->generation != generation) {
+        site->code = code;
+        site->offset = offset;
+        site->generation = generation;
+        site->python_calls = 0;
+        site->saw_builtin = 0;
+    }
+    return site;
+}
+
+uint64_t pg_backend_memory(void)
+{
+    return sites ? SITE_SLOTS * sizeof *sites : 0;
+}
+
 /* CALL (local): only builtins are entered here; Python callees get their
- * own PY_START. Call sites in collapsed code are disabled, and so (unless
- * exact_builtins) are sites whose callee is a Python function, method or
- * class: their CALL event would only cost. The trade-off: such a site that
- * later calls a builtin (a polymorphic call site, rare in practice) has
- * that builtin's time counted in its caller's own time. */
+ * own PY_START. Sites in collapsed code are disabled at once; other sites
+ * as described above (unless exact_builtins keeps them all). */
 static PyObject *on_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
 {
     (void)self, (void)nargsf, (void)kw;
     PyCodeObject *code = (PyCodeObject *)args[0];
     PyObject *callable = args[2];
-    if (!PyCFunction_Check(callable) && !Py_IS_TYPE(callable, &PyMethodDescr_Type)) {
-        if (!pg_tracer.exact_builtins &&
-            (PyFunction_Check(callable) || PyMethod_Check(callable) || PyType_Check(callable)))
-            return Py_NewRef(disable_object);
+    int builtin = PyCFunction_Check(callable) || Py_IS_TYPE(callable, &PyMethodDescr_Type);
+    if (!builtin) {
         if (pg_codemap_code(code) == PG_CODE_FILTERED)
+            return Py_NewRef(disable_object);
+        if (pg_tracer.exact_builtins ||
+            !(PyFunction_Check(callable) || PyMethod_Check(callable) || PyType_Check(callable)))
+            return NONE();
+        pg_site_t *site = site_of(args[0], args[1]);
+        if (site && !site->saw_builtin && ++site->python_calls >= SITE_WARMUP)
             return Py_NewRef(disable_object);
         return NONE();
     }
@@ -120,6 +166,11 @@ static PyObject *on_call(PyObject *self, PyObject *const *args, size_t nargsf, P
     int traced_caller = thread->depth && thread->frames[thread->depth - 1].key == code;
     if (!traced_caller && pg_codemap_code(code) == PG_CODE_FILTERED)
         return Py_NewRef(disable_object);
+    if (!pg_tracer.exact_builtins) {
+        pg_site_t *site = site_of(args[0], args[1]);
+        if (site)
+            site->saw_builtin = 1;
+    }
     /* A method descriptor called with no argument has no self to name it
      * by; cProfile skips it, and so do we. */
     if (args[3] == missing_object && !PyCFunction_Check(callable))

@@ -167,4 +167,9 @@ const char *pg_backend_name(void)
     return "PyEval_SetProfile";
 }
 
+uint64_t pg_backend_memory(void)
+{
+    return 0;
+}
+
 #endif /* !PG_USE_MONITORING */

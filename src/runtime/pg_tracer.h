@@ -210,6 +210,7 @@ void pg_filter_release(pg_filter_t *filter);
 int pg_backend_install(void);
 void pg_backend_uninstall(void);
 const char *pg_backend_name(void);
+uint64_t pg_backend_memory(void); /* heap bytes the backend holds */
 
 /* Calibration (pg_calibrate.c): pg_calibrate_untraced() times the loop
  * before the backend is installed, pg_calibrate() after, and sets
