@@ -49,7 +49,7 @@ double pg_clock_ns_per_tick(pg_clock_mark_t *end)
 {
     if (!pg_clock_use_tsc)
         return 1.0;
-    while (end->ns < origin.ns + 20000000u)
+    while (end->ns < origin.ns + 5000000u)
         *end = pg_clock_mark();
     if (end->ticks <= origin.ticks)
         return 1.0;

@@ -50,7 +50,7 @@ pg_clock_mark_t pg_clock_mark(void);
 
 /* Nanoseconds per tick, measured from the process's first pg_clock_init()
  * to *end, so the rate gets more exact the longer the process lives and a
- * short session needs no calibration of its own. While less than 20 ms have
+ * short session needs no calibration of its own. While less than 5 ms have
  * passed since that origin it spins (once per process), updating *end. */
 double pg_clock_ns_per_tick(pg_clock_mark_t *end);
 

@@ -9,8 +9,8 @@
  */
 #include "pg_tracer.h"
 
-#define CALIBRATION_CALLS 20000
-#define CALIBRATION_RUNS 7
+#define CALIBRATION_CALLS 5000
+#define CALIBRATION_RUNS 5
 
 static const char calibration_source[] =
     "def leaf():\n"
