@@ -11,6 +11,7 @@
  *   reads back, and re-encodes to the same bytes (canonical encoding).
  */
 #include "fuzz_reader.h"
+#include "pg_checksums.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,24 +83,6 @@ static void read_once(const uint8_t *data, size_t size)
     pg_profile_release(&profile);
 }
 
-/* Recompute every complete section's CRC in place. */
-static void fix_crcs(uint8_t *data, size_t size)
-{
-    size_t at = PG_FORMAT_HEADER_SIZE;
-    while (size >= at && size - at >= PG_FORMAT_SECTION_HEADER_SIZE) {
-        pg_cursor_t header;
-        pg_cursor_init(&header, data + at + 8, 8);
-        uint64_t length = pg_cursor_u64le(&header);
-        size_t payload = at + PG_FORMAT_SECTION_HEADER_SIZE;
-        if (length > size - payload)
-            return;
-        uint32_t crc = pg_crc32(0, data + payload, (size_t)length);
-        for (int i = 0; i < 4; i++)
-            data[at + 4 + i] = (uint8_t)(crc >> (8 * i));
-        at = payload + (size_t)length;
-    }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     read_once(data, size);
@@ -109,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!fixed)
             return 0;
         memcpy(fixed, data, size);
-        fix_crcs(fixed, size);
+        pg_checksums_fix(fixed, size);
         if (memcmp(fixed, data, size) != 0)
             read_once(fixed, size);
         free(fixed);

@@ -112,18 +112,23 @@ def test_api_start_chains_to_handler_installed_before(start_child, write_script,
     assert function_calls(workdir / "out")["tick"] >= 5
 
 
+# A program that profiles itself with pipegauge.start() and loops until a
+# signal ends it.
+SELF_PROFILING_LOOP = """
+    import time
+    import pipegauge
+    pipegauge.start(output_dir="out")
+    def tick():
+        time.sleep(0.01)
+    print("READY", flush=True)
+    while True:
+        tick()
+"""
+
+
 def test_api_start_sigterm_default(start_child, write_script, workdir):
     # GIVEN a program profiling itself with pipegauge.start() and no handler of its own
-    write_script("""
-        import time
-        import pipegauge
-        pipegauge.start(output_dir="out")
-        def tick():
-            time.sleep(0.01)
-        print("READY", flush=True)
-        while True:
-            tick()
-    """)
+    write_script(SELF_PROFILING_LOOP)
     child = start_child("prog.py", plain_python=True)
     child.wait_ready()
     # WHEN it receives SIGTERM
@@ -137,16 +142,7 @@ def test_api_start_sigterm_default(start_child, write_script, workdir):
 
 def test_api_start_keyboard_interrupt(start_child, write_script, workdir):
     # GIVEN a program profiling itself with pipegauge.start()
-    write_script("""
-        import time
-        import pipegauge
-        pipegauge.start(output_dir="out")
-        def tick():
-            time.sleep(0.01)
-        print("READY", flush=True)
-        while True:
-            tick()
-    """)
+    write_script(SELF_PROFILING_LOOP)
     child = start_child("prog.py", plain_python=True)
     child.wait_ready()
     # WHEN it receives SIGINT

@@ -29,8 +29,5 @@ void pg_test_encode(const pg_profile_t *profile, uint8_t **data, size_t *size);
  * (the reader accepts only what the writer can write). Returns the rc. */
 int pg_test_read_and_use(const uint8_t *data, size_t size);
 
-/* Recompute the CRC of every complete section in place, so a mutation
- * reaches the payload parsers instead of stopping at the checksum. */
-void pg_test_fix_crcs(uint8_t *data, size_t size);
 
 #endif
