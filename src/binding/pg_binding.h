@@ -18,4 +18,12 @@ PyObject *pg_raise(int code, const char *path);
 /* New Profile object taking ownership of *profile (left zeroed). */
 PyObject *pg_profile_wrap(pg_profile_t *profile);
 
+/* The profile inside a Profile object (borrowed, lives as long as object);
+ * NULL with TypeError set when object is not a Profile. */
+const pg_profile_t *pg_profile_of(PyObject *object);
+
+/* Module functions defined outside pg_module.c (see _core.pyi). */
+PyObject *pg_core_export(PyObject *module, PyObject *args, PyObject *kwargs);
+PyObject *pg_core_prune(PyObject *module, PyObject *args, PyObject *kwargs);
+
 #endif

@@ -193,6 +193,10 @@ static PyMethodDef core_methods[] = {
     {"snapshot", core_snapshot, METH_NOARGS, "snapshot() -> Profile"},
     {"active", core_active, METH_NOARGS, "active() -> bool"},
     {"backend", core_backend, METH_NOARGS, "backend() -> str"},
+    {"export", (PyCFunction)(void (*)(void))pg_core_export, METH_VARARGS | METH_KEYWORDS,
+     "export(profile, format, path, *, correct=True): write an export file (streaming, C)"},
+    {"prune", (PyCFunction)(void (*)(void))pg_core_prune, METH_VARARGS | METH_KEYWORDS,
+     "prune(profile, *, min_fraction, max_nodes) -> Profile: merge small nodes into 'other'"},
     {NULL, NULL, 0, NULL},
 };
 

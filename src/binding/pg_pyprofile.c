@@ -28,6 +28,15 @@ PyObject *pg_profile_wrap(pg_profile_t *profile)
     return (PyObject *)self;
 }
 
+const pg_profile_t *pg_profile_of(PyObject *object)
+{
+    if (!PyObject_TypeCheck(object, &pg_ProfileType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a pipegauge._core.Profile");
+        return NULL;
+    }
+    return &((pg_pyprofile_t *)object)->profile;
+}
+
 static void profile_dealloc(pg_pyprofile_t *self)
 {
     pg_aggregate_release(&self->aggregate[0]);

@@ -85,6 +85,17 @@ def stop() -> Profile:
 def snapshot() -> Profile:
     """A copy of the live profile without stopping (for periodic flushes)."""
 
+def export(profile: Profile, format: str, path: str, *, correct: bool = True) -> None:
+    """Write profile as format ("folded", "speedscope", "pprof", "chrome")
+    to path, streaming from C (atomic: temp file + rename). ValueError for an
+    unknown format, OSError when the file cannot be written."""
+
+def prune(profile: Profile, *, min_fraction: float = 0.0, max_nodes: int = 0) -> Profile:
+    """A copy in which call-tree nodes whose inclusive time is below
+    min_fraction of the total (and, when max_nodes > 0, the smallest beyond
+    max_nodes) are merged into one "[other]" child per parent; totals are
+    kept exactly."""
+
 def active() -> bool: ...
 def backend() -> str:
     """'sys.monitoring (tool id N)' or 'PyEval_SetProfile'."""

@@ -1,4 +1,4 @@
-"""``pipegauge export RUN --format pstats|json -o FILE``."""
+"""``pipegauge export RUN --format pstats|json|folded|speedscope|pprof|chrome -o FILE``."""
 
 from __future__ import annotations
 
@@ -8,18 +8,34 @@ import sys
 from pathlib import Path
 
 from .._errors import FAILURE_EXIT, PipegaugeError, UsageError
+from ..exporters.to_chrome import export_chrome
+from ..exporters.to_folded import export_folded
 from ..exporters.to_json import export_json_text
+from ..exporters.to_pprof import export_pprof
 from ..exporters.to_pstats import export_pstats
+from ..exporters.to_speedscope import export_speedscope
 from ._common import add_run_argument, load_run
 
 NAME = "export"
-HELP = "convert a run to another format (pstats, json)"
+HELP = "convert a run to another format (pstats, json, folded, speedscope, pprof, chrome)"
 DESCRIPTION = """\
-Convert a run:
-  pstats  cProfile's format, for pstats.Stats(FILE), snakeviz and gprof2dot
-  json    everything in the profile (schema: docs/json-schema.md); -o - for stdout"""
+Convert a run (formats: docs/exports.md):
+  pstats      cProfile's format, for pstats.Stats(FILE), snakeviz and gprof2dot
+  json        everything in the profile (schema: docs/json-schema.md); -o - for stdout
+  folded      collapsed stacks (exclusive ns) for flamegraph.pl, inferno, Pyroscope
+  speedscope  speedscope's file format (https://www.speedscope.app)
+  pprof       gzipped profile.proto for go tool pprof, Pyroscope, Grafana
+  chrome      Chrome trace-event JSON for Perfetto: the call tree as nested
+              spans (an aggregated layout, not a chronological trace)"""
 
-FORMATS = ("pstats", "json")
+# Formats the C engine writes (streaming, atomic): format -> exporter.
+NATIVE_EXPORTERS = {
+    "folded": export_folded,
+    "speedscope": export_speedscope,
+    "pprof": export_pprof,
+    "chrome": export_chrome,
+}
+FORMATS = ("pstats", "json", *NATIVE_EXPORTERS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     if args.output == "-" and args.format != "json":
-        raise UsageError(f"--format {args.format} is binary: give a file with -o")
+        kind = "binary" if args.format in ("pstats", "pprof") else "written to a file"
+        raise UsageError(f"--format {args.format} is {kind}: give a file with -o")
     output = Path(args.output)
     if args.output != "-":
         parent = output.parent if str(output.parent) else Path(os.curdir)
@@ -48,6 +65,8 @@ def execute(args: argparse.Namespace) -> int:
     try:
         if args.format == "pstats":
             export_pstats(profile, output, correct=correct)
+        elif args.format in NATIVE_EXPORTERS:
+            NATIVE_EXPORTERS[args.format](profile, output, correct=correct)
         else:
             text = export_json_text(profile, correct=correct)
             if args.output == "-":

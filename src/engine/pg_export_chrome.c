@@ -1,0 +1,159 @@
+/* Chrome trace-event JSON (the "JSON Object Format" that chrome://tracing,
+ * Perfetto and speedscope load).
+ *
+ * pipegauge does not record when each call happened, so the call tree is
+ * drawn as an aggregated layout, not a chronological trace: on one track,
+ * every call-tree node is one complete ("X") event whose duration is the
+ * node's inclusive time summed over its calls; a node's children are laid
+ * side by side from the start of its span, in call-tree order, so they
+ * nest inside it like a flame graph turned on its side. Timestamps start
+ * at 0 and only express that layout. Where overhead correction leaves the
+ * children more time than their parent (the parent's own time was mostly
+ * profiler overhead), a child's span is clipped to what is left of the
+ * parent's; args.total_ns always carries the exact inclusive time.
+ *
+ * The document is a list of sections (see `sections` below): more tracks,
+ * such as pipeline stage spans and resource-timeline counters, are added as
+ * sections of their own once the profile records them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_error.h"
+#include "pg_export.h"
+
+#define CHROME_PID 1
+#define CALL_TREE_TID 1
+
+typedef struct chrome_context {
+    pg_export_sink_t *sink;
+    const pg_export_tree_t *tree;
+    pg_export_stats_t *stats;
+    uint64_t *next_start; /* owned: per depth, where the next child starts, ns */
+    uint64_t *span_end;   /* owned: per depth, the end of the open span, ns */
+} chrome_context_t;
+
+/* Opens an event in the traceEvents array (a separator after the first). */
+static void begin_event(chrome_context_t *c)
+{
+    pg_export_puts(c->sink, c->stats->records++ ? ",\n{" : "\n{");
+}
+
+/* Microseconds, the unit of ts and dur, with nanosecond precision. */
+static void put_microseconds(pg_export_sink_t *sink, uint64_t ns)
+{
+    pg_export_put_u64(sink, ns / 1000);
+    pg_export_printf(sink, ".%03u", (unsigned)(ns % 1000));
+}
+
+static void put_name_metadata(chrome_context_t *c, const char *kind, int tid,
+                              const char *prefix, const char *name)
+{
+    begin_event(c);
+    pg_export_printf(c->sink, "\"name\":\"%s\",\"ph\":\"M\",\"pid\":%d,\"tid\":%d,"
+                              "\"args\":{\"name\":\"%s",
+                     kind, CHROME_PID, tid, prefix);
+    pg_export_put_json_string(c->sink, name, strlen(name));
+    pg_export_puts(c->sink, "\"}}");
+}
+
+static int put_metadata(chrome_context_t *c)
+{
+    const char *name = pg_profile_meta_get(c->tree->profile, "name");
+    put_name_metadata(c, "process_name", CALL_TREE_TID, "pipegauge: ",
+                      name && *name ? name : "profile");
+    put_name_metadata(c, "thread_name", CALL_TREE_TID, "",
+                      "call tree (aggregated layout, not a chronological trace)");
+    return c->sink->failed;
+}
+
+static void put_node_event(chrome_context_t *c, uint32_t node, uint64_t start,
+                           uint64_t duration)
+{
+    const pg_profile_t *profile = c->tree->profile;
+    const pg_node_t *n = &profile->nodes[node];
+    const pg_func_t *f = &profile->funcs[n->func];
+    pg_export_sink_t *sink = c->sink;
+    begin_event(c);
+    pg_export_puts(sink, "\"name\":\"");
+    pg_export_put_json_string(sink, profile->strings.strings[f->name],
+                              profile->strings.lengths[f->name]);
+    pg_export_printf(sink, "\",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":%d,\"tid\":%d,\"ts\":",
+                     f->kind == PG_FUNC_BUILTIN ? "builtin" : "python", CHROME_PID,
+                     CALL_TREE_TID);
+    put_microseconds(sink, start);
+    pg_export_puts(sink, ",\"dur\":");
+    put_microseconds(sink, duration);
+    pg_export_puts(sink, ",\"args\":{\"file\":\"");
+    pg_export_put_json_string(sink, profile->strings.strings[f->file],
+                              profile->strings.lengths[f->file]);
+    pg_export_printf(sink, "\",\"line\":%u,\"node\":%u,\"calls\":", f->line, node);
+    pg_export_put_u64(sink, n->calls);
+    pg_export_puts(sink, ",\"total_ns\":");
+    pg_export_put_u64(sink, c->tree->inclusive_ns[node]);
+    pg_export_puts(sink, ",\"self_ns\":");
+    pg_export_put_u64(sink, c->tree->exclusive_ns[node]);
+    pg_export_puts(sink, "}}");
+}
+
+static int visit_node(void *context, const pg_export_tree_t *tree, const uint32_t *path,
+                      uint32_t depth, int leaving)
+{
+    chrome_context_t *c = context;
+    if (leaving)
+        return PG_OK;
+    if (depth == 0) {
+        /* the root is not drawn: top-level calls sit side by side from 0 */
+        c->next_start[0] = 0;
+        c->span_end[0] = UINT64_MAX;
+        return PG_OK;
+    }
+    uint64_t start = c->next_start[depth - 1];
+    uint64_t room = c->span_end[depth - 1] - start;
+    uint64_t duration = tree->inclusive_ns[path[depth]];
+    duration = duration < room ? duration : room;
+    c->next_start[depth - 1] = start + duration;
+    c->next_start[depth] = start;
+    c->span_end[depth] = start + duration;
+    put_node_event(c, path[depth], start, duration);
+    return c->sink->failed;
+}
+
+static int put_call_tree(chrome_context_t *c)
+{
+    return pg_export_tree_walk(c->tree, visit_node, c);
+}
+
+/* The trace, track by track. Pipeline stage spans (issue 4) and resource
+ * counters ("C" events, issue 3) go here as further sections when the
+ * profile carries them; each writes its events with begin_event(). */
+typedef int (*chrome_section_fn)(chrome_context_t *);
+static const chrome_section_fn sections[] = {put_metadata, put_call_tree};
+
+int pg_export_chrome(pg_export_sink_t *sink, const pg_export_tree_t *tree,
+                     pg_export_stats_t *stats)
+{
+    size_t levels = tree->profile->node_count;
+    chrome_context_t context = {sink, tree, stats, malloc(levels * sizeof(uint64_t)),
+                                malloc(levels * sizeof(uint64_t))};
+    int rc = PG_ERR_NOMEM;
+    if (!context.next_start || !context.span_end)
+        goto done;
+    stats->working_bytes += 2 * levels * sizeof(uint64_t);
+    pg_export_puts(sink, "{\"traceEvents\":[");
+    rc = PG_OK;
+    for (size_t i = 0; rc == PG_OK && i < sizeof sections / sizeof sections[0]; i++)
+        rc = sections[i](&context);
+    if (rc < 0)
+        goto done;
+    pg_export_printf(sink,
+                     "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"exporter\":"
+                     "\"pipegauge\",\"layout\":\"aggregated call tree\","
+                     "\"overhead_corrected\":%s}}\n",
+                     tree->correct ? "true" : "false");
+    rc = sink->failed;
+done:
+    free(context.next_start);
+    free(context.span_end);
+    return rc;
+}
