@@ -17,6 +17,7 @@ demo:
 	.venv/bin/pipegauge view .pipegauge/demo --limit 15
 	@echo
 	@echo "demo run directory: $$(pwd)/.pipegauge/demo"
+	@echo "demo report (open in a browser): $$(pwd)/.pipegauge/demo/report.html"
 
 ## Install test dependencies and run the whole suite: engine unit tests under
 ## ASan/UBSan, the profile-reader fuzz target, and pytest on every Python.

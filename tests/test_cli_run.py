@@ -63,11 +63,11 @@ def test_run_directory_contents(pipegauge, write_script):
     """)
     # WHEN it runs
     result = pipegauge("run", "prog.py")
-    # THEN one run directory holds the profile, summary.json and the log
+    # THEN one run directory holds the profile, summary.json, the report and the log
     assert result.returncode == 0, result.stderr
     run_dir = result.only_run_dir()
-    assert {"profile.pgprof", "summary.json", "pipegauge.log"} <= {p.name for p in run_dir.iterdir()}
-    assert not (run_dir / "report.html").exists()
+    assert {"profile.pgprof", "summary.json", "report.html", "pipegauge.log"} <= {
+        p.name for p in run_dir.iterdir()}
     # AND the counts are exact
     calls = function_calls(run_dir)
     assert calls["hot"] == 50

@@ -115,7 +115,7 @@ class Run:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the run. An existing directory, or a path without a suffix,
         gets the whole run directory (profile.pgprof, summary.json,
-        pipegauge.log); any other path gets the binary profile only.
+        report.html, pipegauge.log); any other path gets the binary profile only.
         Returns the path written."""
         from ._rundir import write_run_dir  # local: _rundir imports this module
 

@@ -19,6 +19,7 @@ RUNS_SUBDIR = Path(".pipegauge") / "runs"
 PROFILE_FILE = "profile.pgprof"  # the binary profile (docs/format.md)
 SUMMARY_FILE = "summary.json"  # digest for scripts (docs/summary-json.md)
 LOG_FILE = "pipegauge.log"  # what the profiler did
+REPORT_FILE = "report.html"  # the self-contained HTML report
 _MAX_NAME = 60
 
 
@@ -68,8 +69,22 @@ def _write_text_atomic(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def _write_report(run: Run, directory: Path) -> None:
+    """report.html; a failure here is logged, never raised: the profile and
+    summary are already on disk and must not be lost over a report."""
+    try:
+        from .report import render  # local: the report imports _run, which imports this module
+
+        render(run, directory / REPORT_FILE)
+    except Exception as exc:  # noqa: BLE001 - the report is optional, the profile is not
+        run.log.warning(f"report.html not written: {type(exc).__name__}: {exc}")
+    else:
+        run.log.info(f"wrote {directory / REPORT_FILE}")
+
+
 def write_run_dir(run: Run, directory: Path) -> Path:
-    """Write profile.pgprof, summary.json and pipegauge.log into directory."""
+    """Write profile.pgprof, summary.json, report.html and pipegauge.log into
+    directory (the profile first: nothing after it can lose it)."""
     directory.mkdir(parents=True, exist_ok=True)
     profile = run.profile
     if profile is None:
@@ -79,6 +94,7 @@ def write_run_dir(run: Run, directory: Path) -> Path:
     run.log.info(f"wrote {profile_path}")
     _write_text_atomic(directory / SUMMARY_FILE, json.dumps(run.summary(), indent=2) + "\n")
     run.log.info(f"wrote {directory / SUMMARY_FILE}")
+    _write_report(run, directory)
     _write_text_atomic(directory / LOG_FILE, run.log.text())
     return directory
 

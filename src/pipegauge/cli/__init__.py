@@ -18,9 +18,9 @@ from typing import NoReturn
 from .. import _core
 from .._errors import FAILURE_EXIT, PipegaugeError, UsageError
 from .._version import __version__
-from . import export, run, view
+from . import export, report, run, view
 
-COMMANDS: tuple[ModuleType, ...] = (run, view, export)
+COMMANDS: tuple[ModuleType, ...] = (run, view, export, report)
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -1,0 +1,170 @@
+"""The HTML report: one self-contained file, openable from disk.
+
+``template.html``, ``report.js`` and ``report.css`` ship as package data and
+are inlined at render time; the run's data is embedded as JSON with ``<``,
+``>``, ``&``, U+2028 and U+2029 escaped, so no string in a profile can close
+the script element or break the page. No network, no build step.
+
+A large call tree is pruned in C first (``_core.prune``: small paths merged
+into "[other]" nodes, totals kept) so the file stays under MAX_BYTES and the
+page under a few seconds to interactive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+from .. import _core
+from .._run import Run
+from .._summary import _meta_value
+
+__all__ = ["MAX_BYTES", "MAX_NODES", "build_data", "render", "render_html"]
+
+MAX_BYTES = 25_000_000
+"""Upper bound on the size of a report file (25 MB)."""
+
+MAX_NODES = 100_000
+"""Call-tree nodes embedded at most; more are merged into "[other]" nodes."""
+
+DATA_VERSION = 1  # bump when the embedded data changes shape (report.js reads it)
+
+_PLACEHOLDER = re.compile(r"/\*pg:(css|js|data|title)\*/")
+_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+            "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_ESCAPE_PATTERN = re.compile("[<>&\u2028\u2029]")
+
+
+def embed_json(data: Any) -> str:
+    """JSON safe to place inside <script type="application/json">."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _ESCAPE_PATTERN.sub(lambda match: _ESCAPES[match.group(0)], text)
+
+
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def _escape_html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _header(run: Run, profile: _core.Profile) -> dict[str, Any]:
+    """Header fields; the optional ones (CPU, RSS, GPU) only when recorded."""
+    info = profile.run
+    meta = run.meta
+    argv = _meta_value("argv", meta.get("argv", "[]"))
+    header: dict[str, Any] = {
+        "name": run.name,
+        "program": argv[0] if isinstance(argv, list) and argv else meta.get("name", run.name),
+        "argv": argv if isinstance(argv, list) else [str(argv)],
+        "when": meta.get("start_time", ""),
+        "duration_s": float(info.get("duration_ns", 0.0)) * 1e-9,
+        "python": meta.get("python", ""),
+        "backend": meta.get("backend", ""),
+        "threads": int(info.get("threads", 0)),
+        "events": int(info.get("events", 0)),
+        "overhead_s": float(info.get("overhead_ns", 0.0)) * 1e-9,
+        "profiler_memory": int(info.get("profiler_memory", 0)),
+        "end_reason": run.end_reason or meta.get("end_reason", ""),
+        "host": meta.get("host", ""),
+        "corrected": run.options.correct_overhead,
+    }
+    # Resource numbers arrive with the resource sampler; shown only when present.
+    for key, field in (("cpu_ns", "cpu_s"), ("peak_rss", "peak_rss_bytes")):
+        if key in info:
+            header[field] = float(info[key]) * (1e-9 if key.endswith("_ns") else 1)
+    if meta.get("gpu"):
+        header["gpu"] = meta["gpu"]
+    return header
+
+
+def _columns(records: list[tuple], names: tuple[str, ...]) -> dict[str, list[Any]]:
+    """Column-wise lists (a compact JSON shape for many rows)."""
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    lists = list(columns.values())
+    for record in records:
+        for column, value in zip(lists, record):
+            column.append(value)
+    return columns
+
+
+_FUNCTION_FIELDS = ("name", "file", "line", "kind", "calls", "pcalls", "exc", "self", "total",
+                    "hist_count", "min", "mean", "p50", "p95", "p99", "max")
+_NODE_FIELDS = ("parent", "func", "calls", "exc", "total", "self", "recursive")
+
+
+def _rounded(records: list[tuple], float_fields: range) -> list[tuple]:
+    """ns floats rounded to integers: shorter JSON, no precision a viewer needs."""
+    return [tuple(round(value) if index in float_fields else value
+                  for index, value in enumerate(record)) for record in records]
+
+
+def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
+    """The JSON the page reads. Functions come from the whole profile (exact);
+    the call tree from a pruned copy when it has more than max_nodes nodes."""
+    profile = run.profile
+    if profile is None:
+        raise RuntimeError("pipegauge: the run has not finished yet")
+    correct = run.options.correct_overhead
+    functions = profile.functions(correct)
+    tree = profile
+    pruned = False
+    if max_nodes and profile.node_count > max_nodes + 1:
+        tree = _core.prune(profile, max_nodes=max_nodes)
+        pruned = True
+    tree_functions = tree.functions(correct) if pruned else functions
+    # "[other]" (added by pruning) has no row in the exact table.
+    synthetic = len(tree_functions) - len(functions)
+    all_functions = functions + tree_functions[len(functions):]
+    function_columns = _columns(_rounded(all_functions, range(7, 16)), _FUNCTION_FIELDS)
+    node_columns = _columns(_rounded(tree.nodes(correct), range(4, 6)), _NODE_FIELDS)
+    return {
+        "version": DATA_VERSION,
+        "header": _header(run, profile),
+        "functions": function_columns,
+        "synthetic_functions": synthetic,
+        "nodes": node_columns,
+        "tree": {"nodes": profile.node_count, "shown": tree.node_count, "pruned": pruned},
+    }
+
+
+def render_html(data: dict[str, Any]) -> str:
+    """The whole page for data (see build_data)."""
+    script = _asset("report.js")
+    style = _asset("report.css")
+    if re.search(r"</script|<!--", script, re.IGNORECASE) or "</style" in style.lower():
+        raise RuntimeError("report assets must not contain </script>, <!-- or </style>")
+    title = _escape_html(f"pipegauge: {data['header'].get('name', 'run')}")
+    parts = {"css": style, "js": script, "data": embed_json(data), "title": title}
+    # One pass, so nothing inserted is scanned for placeholders again.
+    return _PLACEHOLDER.sub(lambda match: parts[match.group(1)], _asset("template.html"))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def render(run_or_profile: Union[Run, _core.Profile], path: str | os.PathLike[str]) -> Path:
+    """Write the report of a run (or a bare profile) to path; returns path.
+    Prunes harder until the file fits MAX_BYTES."""
+    run = run_or_profile if isinstance(run_or_profile, Run) else Run.from_profile(run_or_profile)
+    max_nodes = MAX_NODES
+    while True:
+        html = render_html(build_data(run, max_nodes=max_nodes))
+        if len(html.encode("utf-8")) <= MAX_BYTES or max_nodes <= 1000:
+            break
+        max_nodes //= 2
+    target = Path(path)
+    _write_atomic(target, html)
+    return target
