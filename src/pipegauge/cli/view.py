@@ -1,4 +1,5 @@
-"""``pipegauge view RUN``: the function table or the call tree of a run."""
+"""``pipegauge view RUN``: the function table or the call tree of a run, and
+optionally bar charts of its top functions; every line fits 80 columns."""
 
 from __future__ import annotations
 
@@ -8,18 +9,22 @@ import sys
 
 from .._stats import SORT_KEYS, resolve_sort_key
 from ..renderers._text import Style
+from ..renderers.charts import DEFAULT_TOP, render_charts
 from ..renderers.header import render_header
 from ..renderers.table import render_table
 from ..renderers.tree import render_tree
 from ._common import add_run_argument, load_run
 
 NAME = "view"
-HELP = "show a run as a table of functions or a call tree"
+HELP = "show a run as a table of functions or a call tree, with bar charts"
 DESCRIPTION = """\
-Show a run: a pstats-like table (ncalls as "calls/primitive" when recursive,
-tottime, percall, cumtime, percall, p50, p95, max, a bar of the share of
-self time) or, with --tree, the call tree with each path's share of the run.
-Colour is used only on a terminal and never when NO_COLOR is set."""
+Show a run: with --flat (the default) a pstats-like table (ncalls as
+"calls/primitive" when recursive, tottime, cumtime, and the p50, p95 and max
+of a call's total time, a bar of the share of self time), or with --tree the
+call tree with each path's share of the run. --charts adds bar charts of the
+top functions by self time, total time, calls and memory (memory only when
+the run recorded it). Every line fits 80 columns: long names are cut in the
+middle. Colour is used only on a terminal and never when NO_COLOR is set."""
 
 DEFAULT_LIMIT = 40
 
@@ -48,11 +53,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_argument(parser)
     parser.add_argument("--sort", default="tottime", metavar="KEY",
                         help=f"table order: {', '.join(SORT_KEYS)} (default tottime)")
-    parser.add_argument("--limit", type=_non_negative_int, default=DEFAULT_LIMIT, metavar="N",
-                        help=f"show at most N functions (default {DEFAULT_LIMIT}; 0 = all)")
+    parser.add_argument("--limit", type=_non_negative_int, default=None, metavar="N",
+                        help=f"show at most N functions in the table and in each chart "
+                             f"(default {DEFAULT_LIMIT} and {DEFAULT_TOP}; 0 = all)")
     parser.add_argument("--filter", metavar="PATTERN",
                         help="only functions whose label contains PATTERN (or matches it, if a glob)")
-    parser.add_argument("--tree", action="store_true", help="show the call tree instead of the table")
+    layout = parser.add_mutually_exclusive_group()
+    layout.add_argument("--flat", action="store_true", help="show the table of functions (the default)")
+    layout.add_argument("--tree", action="store_true", help="show the call tree instead of the table")
+    parser.add_argument("--charts", action="store_true",
+                        help="add bar charts of the top functions by self time, total time, calls and memory")
     parser.add_argument("--min-percent", type=_percent, default=0.5, metavar="P",
                         help="--tree: hide call paths below P%% of the run (default 0.5)")
     parser.add_argument("--max-depth", type=_non_negative_int, default=None, metavar="N",
@@ -80,8 +90,11 @@ def execute(args: argparse.Namespace) -> int:
             pattern=args.filter, style=style,
         ))
     else:
-        output.append(render_table(stats, cwd=cwd, limit=args.limit or None,
-                                   pattern=args.filter, style=style))
+        limit = DEFAULT_LIMIT if args.limit is None else args.limit
+        output.append(render_table(stats, cwd=cwd, limit=limit or None, pattern=args.filter, style=style))
+    if args.charts:
+        top = DEFAULT_TOP if args.limit is None else args.limit
+        output.append("\n" + render_charts(stats, cwd=cwd, top=top, pattern=args.filter, style=style))
     sys.stdout.write("".join(output))
     sys.stdout.flush()
     return 0

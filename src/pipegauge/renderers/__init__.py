@@ -1,1 +1,1 @@
-"""Terminal renderers: one per module (summary, header, table, tree)."""
+"""Terminal renderers: one per module (summary, header, table, tree, charts)."""

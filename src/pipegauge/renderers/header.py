@@ -1,13 +1,17 @@
-"""The header ``pipegauge view`` prints above the table or tree."""
+"""The header ``pipegauge view`` prints above the table or tree: one row per
+fact, wrapped so that no line is wider than 80 columns."""
 
 from __future__ import annotations
 
 import json
 import shlex
+import textwrap
 
 from .._run import Run
 from .._units import format_bytes, format_count, format_duration_s, format_percent
-from ._text import Style
+from ._text import WIDTH, Style
+
+_KEY = 9  # the key column: 'overhead ' and the like
 
 
 def _plural(count: int, noun: str) -> str:
@@ -31,21 +35,27 @@ def render_header(run: Run, *, corrected: bool, style: Style) -> str:
     profile = run.profile
     assert profile is not None  # run_info raised otherwise
     rows = [
-        ("program", f"{_program(meta)}   (run {run.name!r}, ended: {run.end_reason or 'unknown'})"),
+        ("program", _program(meta)),
+        ("run", f"{run.name!r}, ended: {run.end_reason or 'unknown'}"),
         ("started", f"{meta.get('start_time', '?')} on {meta.get('host', '?')}, "
                     f"Python {meta.get('python', '?')}, {meta.get('backend', '?')}"),
         ("duration", f"{format_duration_s(run.duration)} wall, {format_count(info.get('events', 0))} events, "
                      f"{_plural(int(info.get('threads', 0)), 'thread')}, "
                      f"{_plural(profile.function_count, 'function')}"),
         ("overhead", f"~{format_duration_s(overhead.estimate)} estimated ({format_percent(overhead.fraction)} "
-                     f"of the run, {overhead.event_cost_ns:.0f} ns/event); "
-                     f"profiler memory {format_bytes(overhead.profiler_memory)}"),
+                     f"of the run, {overhead.event_cost_ns:.0f} ns/event)"),
+        ("profiler", f"memory {format_bytes(overhead.profiler_memory)}"),
         ("times", "corrected for the profiler's overhead (--no-correct shows raw times)" if corrected
                   else "raw, not corrected for the profiler's overhead"),
     ]
     lost = int(info.get("lost_events", 0))
     unmatched = int(info.get("unmatched_events", 0))
     if lost or unmatched:
-        rows.append(("warning", style(f"{lost:,} events lost, {unmatched:,} unmatched: counts may be incomplete",
-                                      "yellow")))
-    return "".join(f"{style(f'{key:<9}', 'bold')}{value}\n" for key, value in rows) + "\n"
+        rows.append(("warning", f"{lost:,} events lost, {unmatched:,} unmatched: counts may be incomplete"))
+    lines = []
+    for key, value in rows:
+        colour = ("yellow",) if key == "warning" else ()
+        wrapped = textwrap.wrap(value, WIDTH - _KEY, break_on_hyphens=False) or [""]
+        lines.append(style(f"{key:<{_KEY}}", "bold") + style(wrapped[0], *colour))
+        lines.extend(" " * _KEY + style(part, *colour) for part in wrapped[1:])
+    return "".join(line + "\n" for line in lines) + "\n"

@@ -1,19 +1,22 @@
-"""``pipegauge view``: a pstats-like table with latency percentiles, 100 columns wide."""
+"""``pipegauge view`` (``--flat``): a pstats-like table with latency
+percentiles, at most 80 columns wide.
+
+To leave the function name room in 80 columns the table drops pstats' two
+percall columns: per-call times are the p50/p95/max columns (of inclusive
+time per call), and ``pipegauge export --format pstats`` gives pstats' own
+layout."""
 
 from __future__ import annotations
 
 import fnmatch
 
 from .._stats import FunctionStats
-from .._units import format_duration_s
-from ._text import Style, bar, label_for
+from ._text import WIDTH, Style, bar, fit_middle, label_for, short_count, short_duration
 
-WIDTH = 100
-_BAR = 6
-_TIME = 8  # width of a time column: a space and up to 7 characters
-# ncalls, seven time columns, the bar, then the label takes the rest
-_FIXED = 9 + 7 * _TIME + 1 + _BAR + 1
-LABEL_WIDTH = WIDTH - _FIXED
+_BAR = 4
+_NCALLS = 8  # at least; wider when a 'calls/primitive' needs it (at most 2 x 7 + 1)
+# (heading, width): a time is at most 6 characters (short_duration), a heading 7
+_COLUMNS = (("tottime", 8), ("cumtime", 8), ("p50", 7), ("p95", 7), ("max", 7))
 
 
 def matches(stats: FunctionStats, pattern: str) -> bool:
@@ -25,8 +28,12 @@ def matches(stats: FunctionStats, pattern: str) -> bool:
     return needle in label
 
 
-def _per_call(total: float, calls: int) -> str:
-    return format_duration_s(total / calls) if calls else "-"
+def ncalls_text(stats: FunctionStats) -> str:
+    """pstats' ncalls ('calls' or 'calls/primitive'), each part shortened
+    ('12.3M') when it has more than 7 digits."""
+    if stats.recursive:
+        return f"{short_count(stats.calls)}/{short_count(stats.primitive_calls)}"
+    return short_count(stats.calls)
 
 
 def render_table(stats: list[FunctionStats], *, cwd: str, limit: int | None,
@@ -39,21 +46,22 @@ def render_table(stats: list[FunctionStats], *, cwd: str, limit: int | None,
     available = len(shown)
     if limit:
         shown = shown[:limit]
-    names = ("tottime", "percall", "cumtime", "percall", "p50", "p95", "max")
-    head = f"{'ncalls':>9}" + "".join(f"{name:>{_TIME}}" for name in names) + f" {'share':<{_BAR}} function"
+    ncalls = [ncalls_text(item) for item in shown]
+    ncalls_width = max([_NCALLS, *(len(text) + 1 for text in ncalls)])  # label: 29 at the least
+    label_width = WIDTH - ncalls_width - sum(width for _, width in _COLUMNS) - 1 - _BAR - 1
+    head = (f"{'ncalls':>{ncalls_width}}" + "".join(f"{name:>{width}}" for name, width in _COLUMNS)
+            + f" {'share':<{_BAR}} function")
     lines = [style(head, "bold")]
-    for item in shown:
+    for item, calls in zip(shown, ncalls):
         share = item.self_time / total_self
         hot = ("red",) if share >= 0.10 else ("yellow",) if share >= 0.03 else ()
-        times = (item.self_time, None, item.total_time, None, item.p50, item.p95, item.max)
-        per_call = (_per_call(item.self_time, item.calls), _per_call(item.total_time, item.primitive_calls))
-        texts = [format_duration_s(value) if value is not None else per_call[0 if index == 1 else 1]
-                 for index, value in enumerate(times)]
-        cells = f"{item.ncalls:>9}" + "".join(f"{text:>{_TIME}}" for text in texts)
+        times = (item.self_time, item.total_time, item.p50, item.p95, item.max)
+        cells = f"{calls:>{ncalls_width}}" + "".join(f"{short_duration(value):>{width}}"
+                                                     for value, (_, width) in zip(times, _COLUMNS))
         lines.append(f"{style(cells, *hot)} {style(bar(share, _BAR), *hot)} "
-                     f"{label_for(item, cwd, LABEL_WIDTH)}")
+                     f"{label_for(item, cwd, label_width)}")
     if not shown:
-        lines.append("(no functions" + (f" match {pattern!r})" if pattern else ")"))
+        lines.append(fit_middle("(no functions" + (f" match {pattern!r})" if pattern else ")"), WIDTH))
     elif len(shown) < available:
         lines.append(style(f"({len(shown)} of {available} functions shown; --limit 0 shows all)", "dim"))
     return "".join(line + "\n" for line in lines)

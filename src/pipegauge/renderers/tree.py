@@ -1,4 +1,5 @@
-"""``pipegauge view --tree``: the call tree, indented, with % of the run."""
+"""``pipegauge view --tree``: the call tree, indented, with % of the run,
+at most 80 columns wide (deep paths stop indenting and show their depth)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._stats import FunctionStats
-from .._units import format_duration_ns
-from ._text import Style, label_for
+from ._text import WIDTH, Style, fit_middle, label_for, short_count, short_duration
 from .table import matches
 
-WIDTH = 100
 _INDENT = "  "
-_FIXED = 7 + 8 + 8 + 10 + 2  # percent, total, self, calls, gap
+_MAX_INDENT = 8  # deeper nodes are indented this far and labelled with their depth
+_FIXED = 7 + 7 + 7 + 9 + 2  # percent, total, self, calls, gap
+_NOTE_FORMS = (("recursive", "raised", 24), ("rec", "exc", 16))  # and the label width each leaves at least
+
+
+def _notes(recursive: bool, exc_exits: int, room: int) -> str:
+    """' (recursive, 3 raised)' when the label keeps 24 columns of room, else
+    ' (rec, 3 exc)' when it keeps 16, else nothing."""
+    for recursion, raised, label_width in _NOTE_FORMS:
+        notes = ([recursion] if recursive else []) + ([f"{short_count(exc_exits)} {raised}"] if exc_exits else [])
+        text = f" ({', '.join(notes)})" if notes else ""
+        if room - len(text) >= label_width:
+            return text
+    return ""
 
 
 def _kept(nodes: Sequence[tuple[Any, ...]], functions: Sequence[FunctionStats], pattern: str | None) -> list[bool]:
@@ -66,24 +78,24 @@ def render_tree(nodes: Sequence[tuple[Any, ...]], functions: Sequence[FunctionSt
             hidden += 1
             continue
         percent = inclusive / total_ns * 100.0
-        label_width = max(WIDTH - _FIXED - len(_INDENT) * depth, 20)
+        indent = _INDENT * min(depth, _MAX_INDENT) + (f"[{depth}] " if depth > _MAX_INDENT else "")
+        room = WIDTH - _FIXED - len(indent)
+        suffix = _notes(bool(recursive), int(exc_exits), room)
         if 0 <= func < len(functions):
-            label = label_for(functions[func], cwd, label_width)
+            label = label_for(functions[func], cwd, room - len(suffix))
         else:
-            label = f"<function {func}>"
-        notes = []
-        if recursive:
-            notes.append("recursive")
-        if exc_exits:
-            notes.append(f"{exc_exits} raised")
-        suffix = style(f" ({', '.join(notes)})", "dim") if notes else ""
+            label = fit_middle(f"<function {func}>", room - len(suffix))
         hot = ("red",) if percent >= 25 else ("yellow",) if percent >= 5 else ()
-        cells = f"{percent:>6.1f}%{format_duration_ns(inclusive):>8}{format_duration_ns(exclusive):>8}{calls:>10}"
-        lines.append(f"{style(cells, *hot)}  {_INDENT * depth}{label}{suffix}")
+        cells = (f"{percent:>6.1f}%{short_duration(inclusive * 1e-9):>7}{short_duration(exclusive * 1e-9):>7}"
+                 f"{short_count(int(calls), 8):>9}")
+        lines.append(f"{style(cells, *hot)}  {indent}{label}{style(suffix, 'dim') if suffix else ''}")
         stack.extend((child, depth + 1) for child in reversed(children[index]))
     if len(lines) == 1:
-        lines.append("(no call paths" + (f" match {pattern!r})" if pattern else " to show)"))
+        lines.append(fit_middle("(no call paths" + (f" match {pattern!r})" if pattern else " to show)"), WIDTH))
     if hidden:
         limits = f"below {min_percent:g}% of the run" + (f" or deeper than {max_depth}" if max_depth else "")
-        lines.append(style(f"({hidden} subtrees {limits} hidden; see --min-percent, --max-depth)", "dim"))
+        note = f"({hidden} subtrees {limits} hidden; see --min-percent, --max-depth)"
+        if len(note) > WIDTH:
+            note = f"({hidden} subtrees {limits} hidden)"
+        lines.append(style(fit_middle(note, WIDTH), "dim"))
     return "".join(line + "\n" for line in lines)
