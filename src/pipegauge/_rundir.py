@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._files import write_atomic
 from ._errors import FAILURE_EXIT, USAGE_EXIT, PipegaugeError
 
 if TYPE_CHECKING:
@@ -63,12 +64,6 @@ def new_run_dir(name: str, started: float, base: Path | None = None) -> Path:
     raise PipegaugeError(f"too many runs named {stem!r} in {str(root)!r}")
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def _write_report(run: Run, directory: Path) -> None:
     """report.html; a failure here is logged, never raised: the profile and
     summary are already on disk and must not be lost over a report."""
@@ -92,10 +87,10 @@ def write_run_dir(run: Run, directory: Path) -> Path:
     profile_path = directory / PROFILE_FILE
     profile.write(os.fspath(profile_path))
     run.log.info(f"wrote {profile_path}")
-    _write_text_atomic(directory / SUMMARY_FILE, json.dumps(run.summary(), indent=2) + "\n")
+    write_atomic(directory / SUMMARY_FILE, json.dumps(run.summary(), indent=2) + "\n")
     run.log.info(f"wrote {directory / SUMMARY_FILE}")
     _write_report(run, directory)
-    _write_text_atomic(directory / LOG_FILE, run.log.text())
+    write_atomic(directory / LOG_FILE, run.log.text())
     return directory
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from .. import _core
 from .._errors import FAILURE_EXIT, PipegaugeError
@@ -14,6 +16,18 @@ RUN_HELP = "a run directory, a profile file, a run name under .pipegauge/runs, o
 
 def add_run_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help=RUN_HELP)
+
+
+def check_output_file(argument: str) -> Path:
+    """The path of an output file to write; PipegaugeError with one line
+    when it names a directory or its directory does not exist."""
+    output = Path(argument)
+    parent = output.parent if str(output.parent) else Path(os.curdir)
+    if output.is_dir():
+        raise PipegaugeError(f"cannot write {argument!r}: it is a directory", FAILURE_EXIT)
+    if not parent.is_dir():
+        raise PipegaugeError(f"cannot write {argument!r}: no directory {str(parent)!r}", FAILURE_EXIT)
+    return output
 
 
 def load_run(spec: str) -> Run:

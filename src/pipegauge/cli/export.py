@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -14,7 +13,8 @@ from ..exporters.to_json import export_json_text
 from ..exporters.to_pprof import export_pprof
 from ..exporters.to_pstats import export_pstats
 from ..exporters.to_speedscope import export_speedscope
-from ._common import add_run_argument, load_run
+from .._files import write_atomic
+from ._common import add_run_argument, check_output_file, load_run
 
 NAME = "export"
 HELP = "convert a run to another format (pstats, json, folded, speedscope, pprof, chrome)"
@@ -53,11 +53,7 @@ def execute(args: argparse.Namespace) -> int:
         raise UsageError(f"--format {args.format} is {kind}: give a file with -o")
     output = Path(args.output)
     if args.output != "-":
-        parent = output.parent if str(output.parent) else Path(os.curdir)
-        if output.is_dir():
-            raise PipegaugeError(f"cannot write {args.output!r}: it is a directory", FAILURE_EXIT)
-        if not parent.is_dir():
-            raise PipegaugeError(f"cannot write {args.output!r}: no directory {str(parent)!r}", FAILURE_EXIT)
+        check_output_file(args.output)
     run = load_run(args.run)
     profile = run.profile
     assert profile is not None
@@ -73,13 +69,7 @@ def execute(args: argparse.Namespace) -> int:
                 sys.stdout.write(text)
                 sys.stdout.flush()
             else:
-                temporary = output.with_name(f"{output.name}.tmp-{os.getpid()}")
-                try:
-                    temporary.write_text(text, encoding="utf-8")
-                    os.replace(temporary, output)
-                finally:
-                    if temporary.exists():
-                        temporary.unlink()
+                write_atomic(output, text)
     except OSError as exc:
         raise PipegaugeError(f"cannot write {args.output!r}: {exc.strerror or exc}", FAILURE_EXIT) from None
     if args.output != "-":

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
 from .._errors import FAILURE_EXIT, PipegaugeError
 from ..report import render
-from ._common import add_run_argument, load_run
+from ._common import add_run_argument, check_output_file, load_run
 
 NAME = "report"
 HELP = "write a run's self-contained HTML report"
@@ -26,12 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    output = Path(args.output)
-    parent = output.parent if str(output.parent) else Path(os.curdir)
-    if output.is_dir():
-        raise PipegaugeError(f"cannot write {args.output!r}: it is a directory", FAILURE_EXIT)
-    if not parent.is_dir():
-        raise PipegaugeError(f"cannot write {args.output!r}: no directory {str(parent)!r}", FAILURE_EXIT)
+    output = check_output_file(args.output)
     run = load_run(args.run)
     try:
         render(run, output)

@@ -11,11 +11,11 @@ cProfile's own snapshot uses.
 from __future__ import annotations
 
 import marshal
-import os
 from pathlib import Path
 from typing import Any
 
 from .. import _core
+from .._files import write_atomic
 
 PstatsKey = tuple[str, int, str]
 
@@ -62,11 +62,4 @@ def pstats_dict(profile: _core.Profile, correct: bool) -> dict[PstatsKey, tuple[
 
 def export_pstats(profile: _core.Profile, path: Path, *, correct: bool) -> None:
     data = pstats_dict(profile, correct)
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(temporary, "wb") as handle:
-            marshal.dump(data, handle)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    write_atomic(path, marshal.dumps(data))

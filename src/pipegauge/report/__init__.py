@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .. import _core
+from .._files import write_atomic
 from .._run import Run
 from .._summary import _meta_value
 
@@ -145,16 +146,6 @@ def render_html(data: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(lambda match: parts[match.group(1)], _asset("template.html"))
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-
-
 def render(run_or_profile: Union[Run, _core.Profile], path: str | os.PathLike[str]) -> Path:
     """Write the report of a run (or a bare profile) to path; returns path.
     Prunes harder until the file fits MAX_BYTES."""
@@ -166,5 +157,5 @@ def render(run_or_profile: Union[Run, _core.Profile], path: str | os.PathLike[st
             break
         max_nodes //= 2
     target = Path(path)
-    _write_atomic(target, html)
+    write_atomic(target, html)
     return target
