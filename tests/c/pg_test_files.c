@@ -58,7 +58,30 @@ static void check_same_double(double a, double b)
     PG_CHECK(memcmp(&a, &b, sizeof a) == 0);
 }
 
-static void check_hists_equal(const pg_hist_t *a, const pg_hist_t *b)
+uint32_t pg_test_add_func(pg_profile_t *profile, const char *name, const char *file,
+                          uint32_t line, uint32_t kind)
+{
+    int64_t index =
+        pg_profile_func_intern(profile, name, strlen(name), file, strlen(file), line, kind);
+    PG_CHECK(index >= 0);
+    return (uint32_t)index;
+}
+
+uint32_t pg_test_add_node(pg_profile_t *profile, uint32_t parent, uint32_t func,
+                          uint64_t calls, uint64_t inclusive, uint64_t exclusive,
+                          uint64_t events)
+{
+    int64_t index = pg_profile_node_child(profile, parent, func);
+    PG_CHECK(index > 0);
+    pg_node_t *node = &profile->nodes[index];
+    node->calls = calls;
+    node->inclusive = inclusive;
+    node->exclusive = exclusive;
+    node->events = events;
+    return (uint32_t)index;
+}
+
+void pg_test_check_hists_equal(const pg_hist_t *a, const pg_hist_t *b)
 {
     PG_CHECK_U64(a->count, b->count);
     PG_CHECK_U64(a->sum, b->sum);
@@ -101,7 +124,7 @@ void pg_test_check_profiles_equal(const pg_profile_t *a, const pg_profile_t *b)
         PG_CHECK_U64(a->funcs[i].file, b->funcs[i].file);
         PG_CHECK_U64(a->funcs[i].line, b->funcs[i].line);
         PG_CHECK_U64(a->funcs[i].kind, b->funcs[i].kind);
-        check_hists_equal(&a->funcs[i].hist, &b->funcs[i].hist);
+        pg_test_check_hists_equal(&a->funcs[i].hist, &b->funcs[i].hist);
     }
     PG_CHECK_U64(a->node_count, b->node_count);
     for (uint32_t i = 0; i < a->node_count; i++) {

@@ -1,5 +1,5 @@
-/* Helpers shared by the format tests: temporary directories, profile
- * comparison, and re-sealing section CRCs after a deliberate mutation. */
+/* Helpers shared by the engine tests: temporary directories, building
+ * profiles by hand, and comparing histograms and whole profiles. */
 #ifndef PG_TEST_FILES_H
 #define PG_TEST_FILES_H
 
@@ -16,6 +16,17 @@ void pg_test_rmdir(const char *directory);
 int pg_test_count_entries(const char *directory);
 /* 1 when some entry's name contains needle. */
 int pg_test_has_entry_containing(const char *directory, const char *needle);
+
+/* Index of the function (name, file, line, kind), interned in profile. */
+uint32_t pg_test_add_func(pg_profile_t *profile, const char *name, const char *file,
+                          uint32_t line, uint32_t kind);
+/* The child node of parent for func, with its numbers set (units). */
+uint32_t pg_test_add_node(pg_profile_t *profile, uint32_t parent, uint32_t func,
+                          uint64_t calls, uint64_t inclusive, uint64_t exclusive,
+                          uint64_t events);
+
+/* Abort unless the histograms hold the same observations, bucket by bucket. */
+void pg_test_check_hists_equal(const pg_hist_t *a, const pg_hist_t *b);
 
 /* Abort unless a and b hold the same data, field by field (doubles bit for
  * bit, histograms bucket by bucket, strings byte by byte). */

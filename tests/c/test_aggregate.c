@@ -2,27 +2,14 @@
  * edges), edges merged over call paths, overhead correction arithmetic. */
 #include "pg_aggregate.h"
 #include "pg_test.h"
+#include "pg_test_files.h"
 
+/* A Python function named name in t.py, line 1. */
 static uint32_t func(pg_profile_t *profile, const char *name)
 {
-    int64_t index = pg_profile_func_intern(profile, name, strlen(name), "t.py", 4, 1, 0);
-    PG_CHECK(index >= 0);
-    return (uint32_t)index;
+    return pg_test_add_func(profile, name, "t.py", 1, 0);
 }
 
-/* A child node with its numbers (units). */
-static uint32_t node(pg_profile_t *profile, uint32_t parent, uint32_t f, uint64_t calls,
-                     uint64_t inclusive, uint64_t exclusive, uint64_t events)
-{
-    int64_t index = pg_profile_node_child(profile, parent, f);
-    PG_CHECK(index > 0);
-    pg_node_t *n = &profile->nodes[index];
-    n->calls = calls;
-    n->inclusive = inclusive;
-    n->exclusive = exclusive;
-    n->events = events;
-    return (uint32_t)index;
-}
 
 static const pg_edge_t *find_edge(const pg_aggregate_t *agg, uint32_t caller, uint32_t callee)
 {
@@ -39,9 +26,9 @@ static void test_direct_recursion(void)
     pg_profile_t p;
     PG_CHECK_RC(pg_profile_init(&p), PG_OK);
     uint32_t a = func(&p, "a");
-    uint32_t n1 = node(&p, PG_ROOT, a, 1, 60, 30, 0);
-    uint32_t n2 = node(&p, n1, a, 1, 30, 20, 0);
-    uint32_t n3 = node(&p, n2, a, 1, 10, 10, 0);
+    uint32_t n1 = pg_test_add_node(&p, PG_ROOT, a, 1, 60, 30, 0);
+    uint32_t n2 = pg_test_add_node(&p, n1, a, 1, 30, 20, 0);
+    uint32_t n3 = pg_test_add_node(&p, n2, a, 1, 10, 10, 0);
     pg_aggregate_t agg = {0};
     PG_CHECK_RC(pg_aggregate_build(&agg, &p, 0), PG_OK);
     PG_CHECK_U64(agg.funcs[a].calls, 3);
@@ -69,10 +56,10 @@ static void test_mutual_recursion(void)
     pg_profile_t p;
     PG_CHECK_RC(pg_profile_init(&p), PG_OK);
     uint32_t a = func(&p, "a"), b = func(&p, "b");
-    uint32_t n1 = node(&p, PG_ROOT, a, 1, 30, 10, 0);
-    uint32_t n2 = node(&p, n1, b, 1, 20, 8, 0);
-    uint32_t n3 = node(&p, n2, a, 1, 12, 7, 0);
-    uint32_t n4 = node(&p, n3, b, 1, 5, 5, 0);
+    uint32_t n1 = pg_test_add_node(&p, PG_ROOT, a, 1, 30, 10, 0);
+    uint32_t n2 = pg_test_add_node(&p, n1, b, 1, 20, 8, 0);
+    uint32_t n3 = pg_test_add_node(&p, n2, a, 1, 12, 7, 0);
+    uint32_t n4 = pg_test_add_node(&p, n3, b, 1, 5, 5, 0);
     pg_aggregate_t agg = {0};
     PG_CHECK_RC(pg_aggregate_build(&agg, &p, 0), PG_OK);
     PG_CHECK(!agg.node_recursive[n1] && !agg.node_recursive[n2]);
@@ -112,11 +99,11 @@ static void test_edges_merge_paths(void)
     pg_profile_t p;
     PG_CHECK_RC(pg_profile_init(&p), PG_OK);
     uint32_t main_ = func(&p, "main"), x = func(&p, "x"), a = func(&p, "a");
-    uint32_t m = node(&p, PG_ROOT, main_, 1, 100, 10, 0);
-    node(&p, m, a, 3, 30, 30, 0);
-    uint32_t xm = node(&p, m, x, 1, 60, 5, 0);
-    uint32_t xmm = node(&p, xm, main_, 2, 55, 15, 0);
-    node(&p, xmm, a, 4, 40, 40, 0);
+    uint32_t m = pg_test_add_node(&p, PG_ROOT, main_, 1, 100, 10, 0);
+    pg_test_add_node(&p, m, a, 3, 30, 30, 0);
+    uint32_t xm = pg_test_add_node(&p, m, x, 1, 60, 5, 0);
+    uint32_t xmm = pg_test_add_node(&p, xm, main_, 2, 55, 15, 0);
+    pg_test_add_node(&p, xmm, a, 4, 40, 40, 0);
     pg_aggregate_t agg = {0};
     PG_CHECK_RC(pg_aggregate_build(&agg, &p, 0), PG_OK);
     PG_CHECK_U64(agg.edge_count, 3); /* main->a, main->x, x->main */
@@ -154,9 +141,9 @@ static void test_overhead_correction(void)
     p.run.ns_per_unit = 2.0;
     p.run.event_cost_ns = 5.0;
     uint32_t a = func(&p, "a"), b = func(&p, "b"), c = func(&p, "c");
-    uint32_t na = node(&p, PG_ROOT, a, 1, 100, 40, 4); /* 200 ns / 80 ns */
-    uint32_t nb = node(&p, na, b, 2, 50, 50, 6);       /* 100 ns / 100 ns */
-    uint32_t nc = node(&p, na, c, 1, 10, 10, 3);       /* 20 ns, 15 ns of events */
+    uint32_t na = pg_test_add_node(&p, PG_ROOT, a, 1, 100, 40, 4); /* 200 ns / 80 ns */
+    uint32_t nb = pg_test_add_node(&p, na, b, 2, 50, 50, 6);       /* 100 ns / 100 ns */
+    uint32_t nc = pg_test_add_node(&p, na, c, 1, 10, 10, 3);       /* 20 ns, 15 ns of events */
     p.nodes[PG_ROOT].events = 1;
     pg_aggregate_t raw = {0}, fixed = {0};
     PG_CHECK_RC(pg_aggregate_build(&raw, &p, 0), PG_OK);

@@ -137,27 +137,6 @@ static void test_json_escaping(void)
     free(clean);
 }
 
-static uint32_t add_func(pg_profile_t *p, const char *name, const char *file, uint32_t line,
-                         uint32_t kind)
-{
-    int64_t index = pg_profile_func_intern(p, name, strlen(name), file, strlen(file), line, kind);
-    PG_CHECK(index >= 0);
-    return (uint32_t)index;
-}
-
-static uint32_t add_node(pg_profile_t *p, uint32_t parent, uint32_t func, uint64_t calls,
-                         uint64_t inclusive, uint64_t exclusive, uint64_t events)
-{
-    int64_t index = pg_profile_node_child(p, parent, func);
-    PG_CHECK(index > 0);
-    pg_node_t *node = &p->nodes[index];
-    node->calls = calls;
-    node->inclusive = inclusive;
-    node->exclusive = exclusive;
-    node->events = events;
-    return (uint32_t)index;
-}
-
 /* main -> {load -> len, odd;name} with awkward names; times in ns. */
 static void build_small(pg_profile_t *p)
 {
@@ -167,15 +146,15 @@ static void build_small(pg_profile_t *p)
     p->run.start_epoch_ns = 1700000000000000000ull;
     p->run.duration_ns = 5000;
     PG_CHECK_RC(pg_profile_meta_set(p, "name", "etl \"job\""), PG_OK);
-    uint32_t main_ = add_func(p, "main", "etl.py", 1, PG_FUNC_PYTHON);
-    uint32_t load = add_func(p, "Loader.load", "etl/io.py", 40, PG_FUNC_PYTHON);
-    uint32_t len_ = add_func(p, "<built-in method builtins.len>", "~", 0, PG_FUNC_BUILTIN);
-    uint32_t odd = add_func(p, "odd;name\nx\xe2\x80\xa8y\xc2\x85z", "dir with space/a.py", 7,
+    uint32_t main_ = pg_test_add_func(p, "main", "etl.py", 1, PG_FUNC_PYTHON);
+    uint32_t load = pg_test_add_func(p, "Loader.load", "etl/io.py", 40, PG_FUNC_PYTHON);
+    uint32_t len_ = pg_test_add_func(p, "<built-in method builtins.len>", "~", 0, PG_FUNC_BUILTIN);
+    uint32_t odd = pg_test_add_func(p, "odd;name\nx\xe2\x80\xa8y\xc2\x85z", "dir with space/a.py", 7,
                             PG_FUNC_PYTHON);
-    uint32_t m = add_node(p, PG_ROOT, main_, 1, 4000, 1000, 2);
-    uint32_t l = add_node(p, m, load, 2, 2500, 2000, 4);
-    add_node(p, l, len_, 5, 500, 500, 10);
-    add_node(p, m, odd, 1, 500, 0, 0);
+    uint32_t m = pg_test_add_node(p, PG_ROOT, main_, 1, 4000, 1000, 2);
+    uint32_t l = pg_test_add_node(p, m, load, 2, 2500, 2000, 4);
+    pg_test_add_node(p, l, len_, 5, 500, 500, 10);
+    pg_test_add_node(p, m, odd, 1, 500, 0, 0);
 }
 
 static void test_folded_exact(void)
@@ -248,11 +227,11 @@ static void test_chrome_clips_children(void)
     pg_profile_t p;
     PG_CHECK_RC(pg_profile_init(&p), PG_OK);
     p.run.ns_per_unit = 1.0;
-    uint32_t a = add_func(&p, "a", "m.py", 1, 0), b = add_func(&p, "b", "m.py", 2, 0);
-    uint32_t c = add_func(&p, "c", "m.py", 3, 0);
-    uint32_t n = add_node(&p, PG_ROOT, a, 1, 1000, 0, 0);
-    add_node(&p, n, b, 1, 700, 700, 0);
-    add_node(&p, n, c, 1, 700, 700, 0);
+    uint32_t a = pg_test_add_func(&p, "a", "m.py", 1, 0), b = pg_test_add_func(&p, "b", "m.py", 2, 0);
+    uint32_t c = pg_test_add_func(&p, "c", "m.py", 3, 0);
+    uint32_t n = pg_test_add_node(&p, PG_ROOT, a, 1, 1000, 0, 0);
+    pg_test_add_node(&p, n, b, 1, 700, 700, 0);
+    pg_test_add_node(&p, n, c, 1, 700, 700, 0);
     PG_CHECK_RC(pg_export_write(&p, PG_EXPORT_CHROME, path_in("clip.json"), 0, NULL), PG_OK);
     char *text = slurp(path_in("clip.json"), NULL);
     PG_CHECK(strstr(text, "\"ts\":0.700,\"dur\":0.300,\"args\":{\"file\":\"m.py\",\"line\":3,"

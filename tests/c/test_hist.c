@@ -4,6 +4,7 @@
 
 #include "pg_hist.h"
 #include "pg_test.h"
+#include "pg_test_files.h"
 
 /* Every bucket is contiguous with the next, maps its own first and last
  * value to itself, and is at most 1/128 of its lower bound wide. */
@@ -130,16 +131,6 @@ static void test_quantile_small_cases(void)
     pg_hist_release(&hist);
 }
 
-static void check_same(const pg_hist_t *a, const pg_hist_t *b)
-{
-    PG_CHECK_U64(a->count, b->count);
-    PG_CHECK_U64(a->sum, b->sum);
-    PG_CHECK_U64(a->min, b->min);
-    PG_CHECK_U64(a->max, b->max);
-    for (uint32_t bucket = 0; bucket < PG_HIST_BUCKETS; bucket++)
-        PG_CHECK_U64(pg_hist_bucket_count(a, bucket), pg_hist_bucket_count(b, bucket));
-}
-
 /* merge(a, b) equals one histogram fed every value of both. */
 static void test_merge(void)
 {
@@ -157,11 +148,11 @@ static void test_merge(void)
     pg_hist_t a_copy;
     pg_hist_init(&a_copy);
     PG_CHECK_RC(pg_hist_merge(&a_copy, &a), PG_OK); /* into an empty one */
-    check_same(&a_copy, &a);
+    pg_test_check_hists_equal(&a_copy, &a);
     PG_CHECK_RC(pg_hist_merge(&a_copy, &empty), PG_OK); /* empty: no change */
-    check_same(&a_copy, &a);
+    pg_test_check_hists_equal(&a_copy, &a);
     PG_CHECK_RC(pg_hist_merge(&a, &b), PG_OK);
-    check_same(&a, &all);
+    pg_test_check_hists_equal(&a, &all);
     PG_CHECK_NEAR(pg_hist_quantile(&a, 0.5), pg_hist_quantile(&all, 0.5), 0);
     pg_hist_release(&a);
     pg_hist_release(&b);
