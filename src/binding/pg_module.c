@@ -180,6 +180,14 @@ static PyObject *core_active(PyObject *module, PyObject *unused)
     return PyBool_FromLong(pg_tracer.active);
 }
 
+/* Events handled so far this session (0 when not running): the progress
+ * line's rate. Reads one counter the tracer updates under the GIL we hold. */
+static PyObject *core_event_count(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    return PyLong_FromUnsignedLongLong(pg_tracer.active ? pg_tracer.events : 0);
+}
+
 static PyObject *core_backend(PyObject *module, PyObject *unused)
 {
     (void)module, (void)unused;
@@ -193,6 +201,7 @@ static PyMethodDef core_methods[] = {
     {"snapshot", core_snapshot, METH_NOARGS, "snapshot() -> Profile"},
     {"active", core_active, METH_NOARGS, "active() -> bool"},
     {"backend", core_backend, METH_NOARGS, "backend() -> str"},
+    {"event_count", core_event_count, METH_NOARGS, "event_count() -> int"},
     {"export", (PyCFunction)(void (*)(void))pg_core_export, METH_VARARGS | METH_KEYWORDS,
      "export(profile, format, path, *, correct=True): write an export file (streaming, C)"},
     {"prune", (PyCFunction)(void (*)(void))pg_core_prune, METH_VARARGS | METH_KEYWORDS,

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from . import _core
+from ._config import build_options
 from ._options import Options
 from ._recording import Recording
 from ._run import Run
@@ -131,13 +132,16 @@ def profile(
     include_stdlib: bool = False,
     ignore_modules: tuple[str, ...] | list[str] | str = (),
     correct_overhead: bool = True,
+    config: str | os.PathLike[str] | None = None,
 ) -> ProfileBlock: ...
 
 
-def profile(func: Any = None, /, **options: Any) -> Any:
+def profile(func: Any = None, /, *, config: str | os.PathLike[str] | None = None,
+            **options: Any) -> Any:
     """Profile a function (``@profile`` or ``@profile(**options)``) or a block
-    (``with profile(**options) as run:``). Options as for ``pipegauge.start``."""
-    block = ProfileBlock(Options.create(**options))
+    (``with profile(**options) as run:``). Options as for ``pipegauge.start``
+    (keyword options over PIPEGAUGE_* variables over the configuration file)."""
+    block = ProfileBlock(build_options(options, config=config)[0])
     if func is None:
         return block
     if not callable(func):

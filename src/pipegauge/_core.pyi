@@ -97,5 +97,8 @@ def prune(profile: Profile, *, min_fraction: float = 0.0, max_nodes: int = 0) ->
     kept exactly."""
 
 def active() -> bool: ...
+def event_count() -> int:
+    """Tracer events handled so far in the running session (0 when not
+    running); an entry and an exit per call."""
 def backend() -> str:
     """'sys.monitoring (tool id N)' or 'PyEval_SetProfile'."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
+
+from ._log import logger
 
 from ._meta import iso_utc
 
@@ -11,8 +14,8 @@ from ._meta import iso_utc
 class RunLog:
     """Timestamped lines kept in memory and written next to the profile.
 
-    A list, not the logging module: the profiled program owns logging's
-    configuration and must not see pipegauge's records.
+    Every line is also a record of the ``pipegauge`` logger (see _log), so
+    ``-v`` shows it live; the file keeps all levels whatever the logger's level.
     """
 
     def __init__(self) -> None:
@@ -24,10 +27,16 @@ class RunLog:
 
     def info(self, message: str) -> None:
         self._add("INFO", message)
+        logger.info(message)
+
+    def debug(self, message: str) -> None:
+        self._add("DEBUG", message)
+        logger.debug(message)
 
     def warning(self, message: str) -> None:
         self.warnings.append(message)
         self._add("WARNING", message)
+        logger.warning(message)
 
     def text(self) -> str:
         return "".join(line + "\n" for line in self.lines)

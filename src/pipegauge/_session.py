@@ -23,6 +23,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from . import _core
+from ._config import build_options
 from ._errors import PipegaugeError
 from ._options import Options
 from ._recording import Recording
@@ -295,11 +296,13 @@ def begin(session: Session) -> Session:
         return session
 
 
-def start(**options: Any) -> None:
-    """Whole-process profiling (see ``pipegauge.start``)."""
+def start(*, config: str | os.PathLike[str] | None = None, **options: Any) -> None:
+    """Whole-process profiling (see ``pipegauge.start``). Keyword options
+    win over PIPEGAUGE_* variables, which win over the configuration file
+    (config, or the one discovered from the working directory)."""
     if _current is not None and _current.running:
         return
-    opts = Options.create(**options)
+    opts, _ = build_options(options, config=config)
     if _core.active():
         raise RuntimeError("pipegauge: a pipegauge.profile() block is already profiling this process")
     session = Session(opts, name=opts.name or _default_name(), argv=list(sys.argv),

@@ -16,11 +16,12 @@ from types import ModuleType
 from typing import NoReturn
 
 from .. import _core
+from .._log import set_verbosity
 from .._errors import FAILURE_EXIT, PipegaugeError, UsageError
 from .._version import __version__
-from . import export, report, run, view
+from . import config, export, report, run, view
 
-COMMANDS: tuple[ModuleType, ...] = (run, view, export, report)
+COMMANDS: tuple[ModuleType, ...] = (run, view, export, report, config)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -38,6 +39,11 @@ def build_parser() -> ArgumentParser:
         allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"pipegauge {__version__}")
+    verbosity = argparse.ArgumentParser(add_help=False)
+    verbosity.add_argument("-v", "--verbose", action="count", default=0,
+                           help="say more on stderr (-v: what the profiler does, -vv: debug)")
+    verbosity.add_argument("-q", "--quiet", action="count", default=0,
+                           help="say less on stderr (-q: errors only)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for command in COMMANDS:
@@ -47,6 +53,7 @@ def build_parser() -> ArgumentParser:
             description=command.DESCRIPTION,
             allow_abbrev=False,
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[verbosity],
         )
         command.add_arguments(subparser)
         subparser.set_defaults(execute=command.execute)
@@ -75,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = argv[0] if argv else ""
     try:
         args = parse_args(argv)
+        set_verbosity(args.verbose, args.quiet)
         return int(args.execute(args))
     except PipegaugeError as exc:
         print(f"pipegauge: error: {_one_line(exc.message)}", file=sys.stderr)

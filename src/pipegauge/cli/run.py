@@ -10,7 +10,8 @@ from typing import Any
 
 from .. import _core
 from .._errors import FAILURE_EXIT, PipegaugeError
-from .._options import Options
+from .._config import build_options
+from .._progress import Progress
 from .._run import Run
 from .._session import Session, begin
 from ..renderers.summary import render_summary
@@ -26,7 +27,7 @@ own sys.path[0]; its exit status (or the signal that ended it) is kept.
 Everything after the script or module belongs to the program."""
 
 # run options that take a value, to find where the program's arguments begin
-_VALUE_OPTIONS = frozenset({"-o", "--output-dir", "--name", "--ignore"})
+_VALUE_OPTIONS = frozenset({"-o", "--output-dir", "--name", "--ignore", "--config"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,10 +43,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "that called a Python function before (slower; see README)")
     parser.add_argument("--include-stdlib", action="store_true",
                         help="profile stdlib and site-packages code instead of folding it into callers")
-    parser.add_argument("--ignore", action="append", default=[], metavar="PATTERN",
+    parser.add_argument("--ignore", action="append", metavar="PATTERN",
                         help="fold modules matching this fnmatch pattern into their callers (repeatable)")
     parser.add_argument("--no-overhead-correction", dest="correct_overhead", action="store_false",
                         help="report raw times, without subtracting the profiler's own cost")
+    parser.add_argument("--subprocess", action="store_true", default=None,
+                        help="also profile Python programs the program starts with subprocess "
+                             "(multiprocessing workers are always profiled)")
+    parser.add_argument("--config", metavar="PATH",
+                        help="read settings from this file instead of the discovered one")
+    parser.set_defaults(builtins=None, exact_builtins=None, include_stdlib=None,
+                        correct_overhead=None, ignore=None)
     parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
     parser.add_argument("script", nargs="?", help="the script to run, followed by its arguments")
 
@@ -105,15 +113,15 @@ def _quiet_keyboard_interrupt_hook(previous: Any) -> Any:
 
 def execute(args: argparse.Namespace) -> int:
     target: Target = make_target(args.script, args.module, args.program_args)
-    options = Options.create(
-        output_dir=args.output_dir,
-        name=args.name,
-        builtins=args.builtins,
-        exact_builtins=args.exact_builtins,
-        include_stdlib=args.include_stdlib,
-        ignore_modules=args.ignore,
-        correct_overhead=args.correct_overhead,
-    )
+    options, settings = build_options({
+        "output_dir": args.output_dir,
+        "name": args.name,
+        "builtins": args.builtins,
+        "exact_builtins": args.exact_builtins,
+        "include_stdlib": args.include_stdlib,
+        "ignore_modules": args.ignore,
+        "correct_overhead": args.correct_overhead,
+    }, config=args.config, explicit_source="command line")
     try:
         target.prepare()
     except ProgramError as exc:
@@ -135,6 +143,11 @@ def execute(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         raise PipegaugeError(f"cannot profile: {exc}") from None
 
+    progress = Progress()
+    if Progress.wanted(sys.stderr, args.quiet):
+        session.on_stop.insert(0, lambda run: progress.stop())  # erased before the summary
+        progress.start()
+
     interrupted = False
     code: Any = 0
     try:
@@ -153,6 +166,7 @@ def execute(args: argparse.Namespace) -> int:
         reason = f"unhandled {type(exc).__name__}"
     if not interrupted:
         _join_program_threads()
+    progress.stop()
     session.stop(reason)  # prints the summary (None if the program already called stop())
 
     status = _exit_status(code)

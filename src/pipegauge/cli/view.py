@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 
+from .._config import report_warnings, resolve
 from .._stats import SORT_KEYS, resolve_sort_key
 from ..renderers._text import Style
 from ..renderers.charts import DEFAULT_TOP, render_charts
@@ -49,6 +50,16 @@ def _percent(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_argument(parser)
     parser.add_argument("--sort", default="tottime", metavar="KEY",
@@ -63,8 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     layout.add_argument("--tree", action="store_true", help="show the call tree instead of the table")
     parser.add_argument("--charts", action="store_true",
                         help="add bar charts of the top functions by self time, total time, calls and memory")
-    parser.add_argument("--min-percent", type=_percent, default=0.5, metavar="P",
-                        help="--tree: hide call paths below P%% of the run (default 0.5)")
+    parser.add_argument("--min-percent", type=_percent, default=None, metavar="P",
+                        help="--tree: hide call paths below P%% of the run (default 0.5, "
+                             "or min_percent from the configuration)")
+    parser.add_argument("--min-time-ms", type=_non_negative_float, default=None, metavar="MS",
+                        help="table: hide functions whose total time is below MS milliseconds "
+                             "(default 0, or min_time_ms from the configuration)")
     parser.add_argument("--max-depth", type=_non_negative_int, default=None, metavar="N",
                         help="--tree: show at most N levels")
     parser.add_argument("--no-correct", action="store_true",
@@ -73,6 +88,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     resolve_sort_key(args.sort)  # a bad key fails before the file is read
+    settings = resolve({"min_percent": args.min_percent, "min_time_ms": args.min_time_ms})
+    report_warnings(settings)
     run = load_run(args.run)
     corrected = run.options.correct_overhead and not args.no_correct
     style = Style.for_stream(sys.stdout)
@@ -86,11 +103,13 @@ def execute(args: argparse.Namespace) -> int:
         output.append(render_tree(
             profile.nodes(corrected), by_index,
             total_ns=float(run.run_info.get("duration_ns", 0.0)),
-            cwd=cwd, min_percent=args.min_percent, max_depth=args.max_depth,
+            cwd=cwd, min_percent=settings["min_percent"], max_depth=args.max_depth,
             pattern=args.filter, style=style,
         ))
     else:
         limit = DEFAULT_LIMIT if args.limit is None else args.limit
+        if settings["min_time_ms"] > 0:
+            stats = [item for item in stats if item.total_time * 1e3 >= settings["min_time_ms"]]
         output.append(render_table(stats, cwd=cwd, limit=limit or None, pattern=args.filter, style=style))
     if args.charts:
         top = DEFAULT_TOP if args.limit is None else args.limit
