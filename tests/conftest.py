@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]  # the pytest plugin's own tests (test_pytest_plugin.py)
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_PIPELINE = REPO / "examples" / "pipeline.py"
 TIMEOUT_S = 120
