@@ -6,6 +6,7 @@
 #include "pg_aggregate.h"
 #include "pg_binding.h"
 #include "pg_error.h"
+#include "pg_merge.h"
 
 typedef struct pg_pyprofile {
     PyObject_HEAD
@@ -150,6 +151,75 @@ static PyObject *profile_get_run(pg_pyprofile_t *self, void *closure)
         "lost_events", (unsigned long long)run->lost_events, "unmatched_events",
         (unsigned long long)run->unmatched_events, "overhead_ns",
         run->event_cost_ns * (double)run->events);
+}
+
+/* The data changed: aggregations built before are stale. */
+static void forget_aggregates(pg_pyprofile_t *self)
+{
+    for (int i = 0; i < 2; i++) {
+        if (self->built[i])
+            pg_aggregate_release(&self->aggregate[i]);
+        self->built[i] = 0;
+    }
+}
+
+static PyObject *profile_merge(pg_pyprofile_t *self, PyObject *args)
+{
+    PyObject *other;
+    if (!PyArg_ParseTuple(args, "O!:merge", &pg_ProfileType, &other))
+        return NULL;
+    forget_aggregates(self);
+    int rc = pg_profile_merge(&self->profile, &((pg_pyprofile_t *)other)->profile);
+    if (rc < 0)
+        return pg_raise(rc, NULL);
+    Py_RETURN_NONE;
+}
+
+static PyObject *profile_add_process(pg_pyprofile_t *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"source", "pid", "parent_pid", "role", "state", NULL};
+    PyObject *source;
+    unsigned int pid, parent_pid, state;
+    const char *role;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!$IIsI:add_process", keywords,
+                                     &pg_ProfileType, &source, &pid, &parent_pid, &role, &state))
+        return NULL;
+    if (state > PG_PROCESS_STATE_MAX) {
+        PyErr_Format(PyExc_ValueError, "process state %u unknown", state);
+        return NULL;
+    }
+    pg_process_t process;
+    pg_profile_process_summary(&((pg_pyprofile_t *)source)->profile, &process);
+    process.pid = pid;
+    process.parent_pid = parent_pid;
+    process.role = (char *)role; /* borrowed: pg_profile_process_add copies it */
+    process.state = state;
+    int rc = pg_profile_process_add(&self->profile, &process);
+    if (rc < 0)
+        return pg_raise(rc, NULL);
+    Py_RETURN_NONE;
+}
+
+static PyObject *profile_get_processes(pg_pyprofile_t *self, void *closure)
+{
+    (void)closure;
+    PyObject *list = PyList_New(0);
+    for (uint32_t i = 0; list && i < self->profile.process_count; i++) {
+        const pg_process_t *p = &self->profile.processes[i];
+        PyObject *item = Py_BuildValue(
+            "{sIsIsssIsKsKsKsKsK}", "pid", p->pid, "parent_pid", p->parent_pid, "role", p->role,
+            "state", p->state, "start_epoch_ns", (unsigned long long)p->start_epoch_ns,
+            "duration_ns", (unsigned long long)p->duration_ns, "events",
+            (unsigned long long)p->events, "calls", (unsigned long long)p->calls, "busy_ns",
+            (unsigned long long)p->busy_ns);
+        if (!item || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            Py_CLEAR(list);
+            break;
+        }
+        Py_DECREF(item);
+    }
+    return list;
 }
 
 static PyObject *profile_get_function_count(pg_pyprofile_t *self, void *closure)
@@ -343,6 +413,9 @@ static PyMethodDef profile_methods[] = {
      "edges(correct=True) -> list of tuples"},
     {"histogram", (PyCFunction)profile_histogram, METH_VARARGS, "histogram(func) -> dict"},
     {"quantiles", (PyCFunction)profile_quantiles, METH_VARARGS, "quantiles(func, qs) -> list"},
+    {"merge", (PyCFunction)profile_merge, METH_VARARGS, "merge(other): add other into this profile"},
+    {"add_process", (PyCFunction)(void (*)(void))profile_add_process, METH_VARARGS | METH_KEYWORDS,
+     "add_process(source, *, pid, parent_pid, role, state): a process table entry"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -351,6 +424,7 @@ static PyGetSetDef profile_getset[] = {
     {"run", (getter)profile_get_run, NULL, "run statistics dict", NULL},
     {"function_count", (getter)profile_get_function_count, NULL, NULL, NULL},
     {"node_count", (getter)profile_get_node_count, NULL, NULL, NULL},
+    {"processes", (getter)profile_get_processes, NULL, "process table (list of dicts)", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -36,6 +36,7 @@ enum {
     SECTION_FUNC = 1u << 3,
     SECTION_NODE = 1u << 4,
     SECTION_HIST = 1u << 5,
+    SECTION_PRCS = 1u << 6,
     SECTIONS_REQUIRED = SECTION_RUN | SECTION_STRS | SECTION_FUNC | SECTION_NODE |
                         SECTION_HIST,
 };
@@ -49,6 +50,7 @@ enum {
     MIN_FUNC_BYTES = 4,   /* name, file, line, kind */
     MIN_NODE_BYTES = 7,   /* parent, func and five counters */
     MIN_BUCKET_BYTES = 2, /* index delta, count */
+    MIN_PROCESS_BYTES = 9, /* pid, parent, role length, state, five counters */
 };
 
 /* Largest element count the model can index (PG_NONE is reserved, and the
@@ -352,6 +354,37 @@ static int parse_hists(pg_profile_t *profile, pg_cursor_t *in)
     return PG_OK;
 }
 
+static int parse_processes(pg_profile_t *profile, pg_cursor_t *in)
+{
+    uint64_t count;
+    int rc = read_count(in, MIN_PROCESS_BYTES, &count);
+    for (uint64_t i = 0; rc == PG_OK && i < count; i++) {
+        pg_process_t process = {0};
+        uint64_t pid = pg_cursor_uv(in), parent = pg_cursor_uv(in);
+        const uint8_t *role;
+        size_t role_length;
+        if ((rc = read_text(in, &role, &role_length)) < 0)
+            break;
+        uint64_t state = pg_cursor_uv(in);
+        process.start_epoch_ns = pg_cursor_uv(in);
+        process.duration_ns = pg_cursor_uv(in);
+        process.events = pg_cursor_uv(in);
+        process.calls = pg_cursor_uv(in);
+        process.busy_ns = pg_cursor_uv(in);
+        if (in->failed || pid > UINT32_MAX || parent > UINT32_MAX || state > PG_PROCESS_STATE_MAX)
+            return PG_ERR_CORRUPT;
+        process.pid = (uint32_t)pid;
+        process.parent_pid = (uint32_t)parent;
+        process.state = (uint32_t)state;
+        process.role = strndup((const char *)role, role_length);
+        if (!process.role)
+            return PG_ERR_NOMEM;
+        rc = pg_profile_process_add(profile, &process);
+        free(process.role);
+    }
+    return rc;
+}
+
 typedef struct section_parser {
     char tag[4];    /* as stored: four ASCII bytes, no terminator */
     unsigned bit;   /* SECTION_* */
@@ -366,6 +399,7 @@ static const section_parser_t section_parsers[] = {
     {{'F', 'U', 'N', 'C'}, SECTION_FUNC, SECTION_STRS, parse_funcs},
     {{'N', 'O', 'D', 'E'}, SECTION_NODE, SECTION_FUNC, parse_nodes},
     {{'H', 'I', 'S', 'T'}, SECTION_HIST, SECTION_FUNC, parse_hists},
+    {{'P', 'R', 'C', 'S'}, SECTION_PRCS, 0, parse_processes},
 };
 
 static const section_parser_t *find_parser(const uint8_t *tag)
@@ -428,7 +462,7 @@ static int next_section(pg_cursor_t *in, const uint8_t **tag, pg_cursor_t *paylo
 static int profile_is_fresh(const pg_profile_t *profile)
 {
     return profile->strings.count == 1 && profile->func_count == 0 &&
-           profile->node_count == 1 && profile->meta_count == 0;
+           profile->node_count == 1 && profile->meta_count == 0 && profile->process_count == 0;
 }
 
 /* The sections after the header, up to and including "END ". */
@@ -467,7 +501,8 @@ static int profile_is_zeroed(const pg_profile_t *profile)
 {
     return !profile->strings.slots && !profile->strings.strings && !profile->funcs &&
            !profile->nodes && !profile->meta && !profile->node_slots &&
-           !profile->func_slots && profile->node_count == 0 && profile->func_count == 0;
+           !profile->func_slots && !profile->processes && profile->node_count == 0 &&
+           profile->func_count == 0;
 }
 
 int pg_profile_read_buffer(pg_profile_t *profile, const uint8_t *data, size_t size)

@@ -72,6 +72,9 @@ static int check_profile(const pg_profile_t *profile)
         if (node->parent >= i || node->func >= profile->func_count)
             return PG_ERR_ARG;
     }
+    for (uint32_t i = 0; i < profile->process_count; i++)
+        if (!profile->processes[i].role || profile->processes[i].state > PG_PROCESS_STATE_MAX)
+            return PG_ERR_ARG;
     for (uint32_t i = 0; i < profile->meta_count; i++)
         if (!profile->meta[i].key || !profile->meta[i].value)
             return PG_ERR_ARG;
@@ -133,6 +136,28 @@ static void encode_meta(pg_bytes_t *out, const pg_profile_t *profile)
         const pg_meta_entry_t *entry = &profile->meta[i];
         put_text(out, entry->key, strlen(entry->key));
         put_text(out, entry->value, strlen(entry->value));
+    }
+    section_end(out, at);
+}
+
+/* PRCS: the processes of a multi-process run (optional). */
+static void encode_processes(pg_bytes_t *out, const pg_profile_t *profile)
+{
+    if (profile->process_count == 0)
+        return;
+    size_t at = section_begin(out, "PRCS");
+    pg_bytes_put_uv(out, profile->process_count);
+    for (uint32_t i = 0; i < profile->process_count; i++) {
+        const pg_process_t *process = &profile->processes[i];
+        pg_bytes_put_uv(out, process->pid);
+        pg_bytes_put_uv(out, process->parent_pid);
+        put_text(out, process->role, strlen(process->role));
+        pg_bytes_put_uv(out, process->state);
+        pg_bytes_put_uv(out, process->start_epoch_ns);
+        pg_bytes_put_uv(out, process->duration_ns);
+        pg_bytes_put_uv(out, process->events);
+        pg_bytes_put_uv(out, process->calls);
+        pg_bytes_put_uv(out, process->busy_ns);
     }
     section_end(out, at);
 }
@@ -225,6 +250,7 @@ int pg_profile_encode(const pg_profile_t *profile, pg_bytes_t *out)
     encode_funcs(out, profile);
     encode_nodes(out, profile);
     encode_hists(out, profile);
+    encode_processes(out, profile);
     section_end(out, section_begin(out, PG_FORMAT_END_TAG));
     return out->failed ? PG_ERR_NOMEM : PG_OK;
 }

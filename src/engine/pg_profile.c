@@ -59,6 +59,9 @@ void pg_profile_release(pg_profile_t *profile)
         free(profile->meta[i].key);
         free(profile->meta[i].value);
     }
+    for (uint32_t i = 0; i < profile->process_count; i++)
+        free(profile->processes[i].role);
+    free(profile->processes);
     free(profile->funcs);
     free(profile->nodes);
     free(profile->meta);
@@ -104,6 +107,39 @@ const char *pg_profile_meta_get(const pg_profile_t *profile, const char *key)
         if (strcmp(profile->meta[i].key, key) == 0)
             return profile->meta[i].value;
     return NULL;
+}
+
+int pg_profile_process_add(pg_profile_t *profile, const pg_process_t *process)
+{
+    if (profile->process_count >= PG_NONE - 1)
+        return PG_ERR_LIMIT;
+    pg_process_t *processes = pg_array_reserve(profile->processes, profile->process_count,
+                                               &profile->process_capacity, sizeof *processes, 8);
+    if (!processes)
+        return PG_ERR_NOMEM;
+    profile->processes = processes;
+    char *role = strdup(process->role ? process->role : "");
+    if (!role)
+        return PG_ERR_NOMEM;
+    pg_process_t *entry = &profile->processes[profile->process_count++];
+    *entry = *process;
+    entry->role = role;
+    return PG_OK;
+}
+
+void pg_profile_process_summary(const pg_profile_t *profile, pg_process_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->start_epoch_ns = profile->run.start_epoch_ns;
+    out->duration_ns = profile->run.duration_ns;
+    out->events = profile->run.events;
+    double busy_units = 0.0;
+    for (uint32_t i = 1; i < profile->node_count; i++) {
+        out->calls += profile->nodes[i].calls;
+        if (profile->nodes[i].parent == PG_ROOT)
+            busy_units += (double)profile->nodes[i].inclusive;
+    }
+    out->busy_ns = (uint64_t)(busy_units * profile->run.ns_per_unit + 0.5);
 }
 
 /* (Re)build an open-addressing index with room for at least want entries. */
@@ -272,6 +308,7 @@ uint64_t pg_profile_memory(const pg_profile_t *profile)
     bytes += (uint64_t)profile->func_capacity * sizeof(pg_func_t);
     bytes += (uint64_t)profile->node_capacity * sizeof(pg_node_t);
     bytes += (uint64_t)profile->meta_capacity * sizeof(pg_meta_entry_t);
+    bytes += (uint64_t)profile->process_capacity * sizeof(pg_process_t);
     if (profile->node_slots)
         bytes += ((uint64_t)profile->node_slot_mask + 1) * sizeof(uint32_t);
     if (profile->func_slots)
@@ -306,6 +343,9 @@ int pg_profile_copy(pg_profile_t *dst, const pg_profile_t *src)
             goto error;
     for (uint32_t i = 0; i < src->meta_count; i++)
         if ((rc = pg_profile_meta_set(dst, src->meta[i].key, src->meta[i].value)) < 0)
+            goto error;
+    for (uint32_t i = 0; i < src->process_count; i++)
+        if ((rc = pg_profile_process_add(dst, &src->processes[i])) < 0)
             goto error;
     dst->run = src->run;
     return PG_OK;

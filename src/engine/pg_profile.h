@@ -76,6 +76,27 @@ typedef struct pg_run_stats {
     uint64_t unmatched_events; /* exits with no matching entry (ignored) */
 } pg_run_stats_t;
 
+/* One process of a run that spans several (pipegauge run with multiprocessing
+ * workers or --subprocess children). A single-process profile has none. */
+typedef enum pg_process_state {
+    PG_PROCESS_FINISHED = 0, /* wrote its final profile */
+    PG_PROCESS_LOST = 1,     /* ended without one (killed): its last flush counts */
+    PG_PROCESS_RUNNING = 2,  /* still running when the run ended: its last flush counts */
+} pg_process_state_t;
+#define PG_PROCESS_STATE_MAX PG_PROCESS_RUNNING
+
+typedef struct pg_process {
+    uint32_t pid;
+    uint32_t parent_pid;     /* 0 when unknown */
+    char *role;              /* owned: "main", "worker (spawn)", "subprocess", ... */
+    uint32_t state;          /* pg_process_state_t */
+    uint64_t start_epoch_ns; /* wall-clock start of its profiling */
+    uint64_t duration_ns;    /* wall time it was profiled */
+    uint64_t events;         /* tracer events it handled */
+    uint64_t calls;          /* completed calls it recorded */
+    uint64_t busy_ns;        /* time inside its profiled code (top-level calls' inclusive) */
+} pg_process_t;
+
 typedef struct pg_profile {
     pg_strtab_t strings;    /* interned names and files */
     pg_func_t *funcs;       /* owned, func_count entries */
@@ -94,6 +115,9 @@ typedef struct pg_profile {
     uint32_t node_slot_mask;
     uint32_t *func_slots;   /* key (name, file, line, kind) */
     uint32_t func_slot_mask;
+    pg_process_t *processes; /* owned, process_count entries; the PRCS section */
+    uint32_t process_count;
+    uint32_t process_capacity;
 } pg_profile_t;
 
 /* Make room for one more item in a growable array of count items: when
@@ -127,6 +151,13 @@ int64_t pg_profile_node_child(pg_profile_t *profile, uint32_t parent, uint32_t f
 int pg_profile_node_append(pg_profile_t *profile, const pg_node_t *node);
 int pg_profile_func_append(pg_profile_t *profile, uint32_t name, uint32_t file,
                            uint32_t line, uint32_t kind);
+
+/* Append a copy of process (role copied). */
+int pg_profile_process_add(pg_profile_t *profile, const pg_process_t *process);
+/* The numbers of a process entry that profile itself holds: start, duration,
+ * events, calls and busy time (pid, parent, role and state are left 0/NULL
+ * for the caller). */
+void pg_profile_process_summary(const pg_profile_t *profile, pg_process_t *out);
 
 /* Forget all functions' and nodes' data but keep strings and functions
  * (used after calibration). */

@@ -56,6 +56,21 @@ class Profile:
         """{"unit_ns", "count", "sum_ns", "min_ns", "max_ns",
         "buckets": [(low_ns, high_ns, count), ...]} for non-empty buckets."""
     def quantiles(self, func: int, qs: Sequence[float]) -> list[float]: ...
+    def merge(self, other: "Profile") -> None:
+        """Add other into this profile (C engine, pg_merge): functions by
+        identity, call-tree nodes by path, histograms bucket-wise, run
+        counters added and the run's span widened, other's process table
+        appended; other's times converted to this profile's unit."""
+    def add_process(self, source: "Profile", *, pid: int, parent_pid: int, role: str,
+                    state: int) -> None:
+        """Append a process table entry whose numbers (start, duration,
+        events, calls, busy time) are read from source. state: 0 finished,
+        1 lost, 2 still running."""
+    @property
+    def processes(self) -> list[dict]:
+        """The process table: {"pid", "parent_pid", "role", "state",
+        "start_epoch_ns", "duration_ns", "events", "calls", "busy_ns"} per
+        process; [] for a single-process run."""
 
 def start(
     *,

@@ -55,6 +55,8 @@ _MIN_META_BYTES: Final = 2
 _MIN_FUNC_BYTES: Final = 4
 _MIN_NODE_BYTES: Final = 7
 _MIN_BUCKET_BYTES: Final = 2
+_MIN_PROCESS_BYTES: Final = 9
+_PROCESS_STATE_MAX: Final = 2  # 0 finished, 1 lost, 2 running
 
 _TAG_BYTES: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ")
 _END: Final = b"END "
@@ -67,6 +69,7 @@ _AFTER: Final = {
     b"FUNC": frozenset([b"STRS"]),
     b"NODE": frozenset([b"FUNC"]),
     b"HIST": frozenset([b"FUNC"]),
+    b"PRCS": frozenset(),
 }
 
 # The one-line texts of the C error codes (src/engine/pg_error.c).
@@ -118,6 +121,18 @@ class Node(TypedDict):
     exclusive: int  # units
 
 
+class Process(TypedDict):
+    pid: int
+    parent_pid: int  # 0 when unknown
+    role: str  # "main", "worker (spawn)", "subprocess", ...
+    state: int  # 0 finished, 1 lost (killed; last flush kept), 2 still running
+    start_epoch_ns: int
+    duration_ns: int
+    events: int
+    calls: int
+    busy_ns: int  # time inside its profiled code
+
+
 class RunStats(TypedDict):
     ns_per_unit: float
     event_cost_ns: float
@@ -137,6 +152,7 @@ class Profile(TypedDict):
     strings: list[str]
     functions: list[Function]
     nodes: list[Node]
+    processes: list[Process]  # PRCS; empty for a single-process run
 
 
 def bucket_low(bucket: int) -> int:
@@ -360,6 +376,25 @@ def _parse_hists(p: _Payload, profile: Profile) -> None:
         }
 
 
+def _parse_processes(p: _Payload, profile: Profile) -> None:
+    processes: list[Process] = []
+    for _ in range(p.count(_MIN_PROCESS_BYTES, "processes")):
+        pid, parent_pid = p.uv(), p.uv()
+        role = _decode(p.text())
+        state = p.uv()
+        counters = [p.uv() for _ in range(5)]
+        if pid > _U32_MAX or parent_pid > _U32_MAX:
+            raise _corrupt(f"process id {max(pid, parent_pid)} does not fit 32 bits")
+        if state > _PROCESS_STATE_MAX:
+            raise _corrupt(f"process state {state} unknown")
+        processes.append({
+            "pid": pid, "parent_pid": parent_pid, "role": role, "state": state,
+            "start_epoch_ns": counters[0], "duration_ns": counters[1], "events": counters[2],
+            "calls": counters[3], "busy_ns": counters[4],
+        })
+    profile["processes"] = processes
+
+
 _PARSERS: Final = {
     b"RUN ": _parse_run,
     b"META": _parse_meta,
@@ -367,6 +402,7 @@ _PARSERS: Final = {
     b"FUNC": _parse_funcs,
     b"NODE": _parse_nodes,
     b"HIST": _parse_hists,
+    b"PRCS": _parse_processes,
 }
 
 
@@ -391,6 +427,7 @@ def _parse(data: bytes) -> Profile:
         "strings": [],
         "functions": [],
         "nodes": [],
+        "processes": [],
     }
     seen: set[bytes] = set()
     pos = HEADER_SIZE

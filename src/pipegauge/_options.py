@@ -30,6 +30,7 @@ class Options:
     include_stdlib: bool = False  # show stdlib and site-packages frames instead of folding them
     ignore_modules: tuple[str, ...] = field(default=())  # fnmatch patterns, folded into caller
     correct_overhead: bool = True  # subtract the calibrated profiler cost from times
+    subprocess: bool = False  # also profile Python programs started with subprocess (whole-process runs)
 
     @classmethod
     def create(
@@ -42,6 +43,7 @@ class Options:
         include_stdlib: bool = False,
         ignore_modules: Iterable[str] | str = (),
         correct_overhead: bool = True,
+        subprocess: bool = False,
     ) -> Options:
         """Validate and normalise user-supplied values."""
         if isinstance(ignore_modules, str):
@@ -55,6 +57,7 @@ class Options:
             include_stdlib=bool(include_stdlib),
             ignore_modules=patterns,
             correct_overhead=bool(correct_overhead),
+            subprocess=bool(subprocess),
         )
 
     def to_json(self) -> str:

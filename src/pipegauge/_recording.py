@@ -35,6 +35,7 @@ class Recording:
         self._argv = list(argv)  # the program's argv, recorded in the metadata
         self._source_dir = source_dir  # where to look for a git checkout
         self._meta: dict[str, str] = {}  # collected at begin, stored at end
+        self.extra_meta: dict[str, str] = {}  # added by the caller (a child's role, ...)
         self._started = 0.0  # time.time() when tracing started
 
     @property
@@ -100,6 +101,7 @@ class Recording:
 
     def _store_meta(self, profile: _core.Profile, reason: str) -> None:
         meta = dict(self._meta)
+        meta.update(self.extra_meta)
         try:
             info = profile.run
             start_ns = float(info.get("start_epoch_ns", 0.0))

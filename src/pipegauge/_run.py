@@ -84,6 +84,14 @@ class Run:
         return self._require_profile().run
 
     @property
+    def processes(self) -> list[dict[str, Any]]:
+        """The processes merged into this run (parent first), with "state"
+        as "finished", "lost" or "running"; [] for a single-process run."""
+        from .exporters.to_json import process_list
+
+        return process_list(self._require_profile())
+
+    @property
     def duration(self) -> float:
         """Wall time of the run, seconds."""
         return float(self.run_info.get("duration_ns", 0.0)) * NS

@@ -49,7 +49,12 @@ class Session:
     """A whole-process run. States: idle -> running -> stopping -> stopped."""
 
     def __init__(self, options: Options, *, name: str, argv: Sequence[str],
-                 source_dir: str | None) -> None:
+                 source_dir: str | None, writer: Callable[[Run], Path] | None = None,
+                 children: bool = True) -> None:
+        """writer: writes a run (the end, and periodic snapshots) and returns
+        where; default: the run directory. children: profile multiprocessing
+        workers (and, with options.subprocess, Python subprocesses) into this
+        run and merge them at its end."""
         self.options = options
         self.recording = Recording(options, name=name, argv=argv, source_dir=source_dir)
         self.on_stop: list[Callable[[Run], None]] = []  # called after the run is written
@@ -64,6 +69,9 @@ class Session:
         self._exit_reason = "interpreter exit"  # refined by the excepthook
         self._directory: Path | None = None  # the run directory, once chosen
         self._flush_stop = threading.Event()  # set when the session stops
+        self._writer = writer
+        self._track_children = children
+        self.children: Any = None  # _children.ParentHooks, set up at start when tracking children  # set up at start when tracking children
 
     @property
     def run(self) -> Run:
@@ -78,9 +86,12 @@ class Session:
         with self._lock:
             if self._state != "idle":
                 return
-            self.recording.check_output(default_root=True)
+            if self._writer is None:
+                self.recording.check_output(default_root=True)
             self.recording.begin()
             self._state = "running"
+            if self._track_children:
+                self._install_children()
             atexit.register(self._at_exit)
             self._install_excepthook()
             self._install_signals()
@@ -118,16 +129,62 @@ class Session:
                 self._directory = new_run_dir(self.run.name, self.recording.started_at or time.time())
         return self._directory
 
+    def _write(self, run: Run) -> Path:
+        if self._writer is not None:
+            return self._writer(run)
+        return write_run_dir(run, self._run_directory())
+
+    def _install_children(self) -> None:
+        from ._children import ParentHooks  # local: a spawned worker imports _children first
+
+        try:
+            hooks = ParentHooks(self._run_directory(), self.options.to_json(), self.options.subprocess)
+            hooks.install()
+        except Exception as exc:  # noqa: BLE001 - the parent's own profile matters more
+            self.recording.log.warning(f"child processes will not be profiled: {exc}")
+            return
+        self.children = hooks
+
+    def _finish_children(self, run: Run, reason: str) -> None:
+        if self.children is None:
+            return
+        # At the program's end, workers are ended as interpreter exit would;
+        # after stop() or on a signal they are left alone (never a wait).
+        at_exit = reason != "stop()" and not reason.startswith("SIG")
+        try:
+            self.children.finish(run, at_exit=at_exit)
+        except Exception as exc:  # noqa: BLE001 - the parent's own profile must still be written
+            self.recording.log.warning(f"child processes not merged: {type(exc).__name__}: {exc}")
+
+    def flush_now(self) -> None:
+        """Write a snapshot of the running session now."""
+        with self._lock:
+            if self._state != "running" or os.getpid() != self._pid:
+                return
+            try:
+                self._write(self.recording.snapshot())
+            except Exception as exc:  # noqa: BLE001 - a failed flush must not end the program
+                self.recording.log.warning(f"snapshot failed: {exc}")
+
     def _finalise(self, reason: str) -> Run | None:
         self._flush_stop.set()
-        self._uninstall_hooks()
+        try:
+            return self._finalise_run(reason)
+        finally:
+            # Only now: a SIGTERM that arrives while the run is written (a
+            # pool terminating a worker that is already exiting) must reach
+            # our handler, which defers it until the run is on disk.
+            self._uninstall_hooks()
+
+    def _finalise_run(self, reason: str) -> Run | None:
         try:
             run = self.recording.end(reason)
         except Exception as exc:  # noqa: BLE001 - at exit or in a signal handler: one line, no traceback
             print(f"pipegauge: error: could not stop the profiler: {exc}", file=sys.stderr)
             return None
+        self._finish_children(run, reason)
         try:
-            run.path = write_run_dir(run, self._run_directory())
+            run.path = self._write(run)
         except (OSError, PipegaugeError) as exc:
             message = exc.message if isinstance(exc, PipegaugeError) else f"{exc.strerror or exc}"
             self.write_error = f"could not write the run: {message}"
@@ -135,8 +192,15 @@ class Session:
         return run
 
     def detach_after_fork(self) -> None:
-        """In a forked child: stop tracing there and never write the parent's run."""
+        """In a forked child: stop tracing there and never write the parent's
+        run; the child gets back the signal handlers and hooks it had before
+        (a worker that profiles itself installs its own)."""
         self._state = "stopped"
+        self._flush_stop.set()
+        try:
+            self._uninstall_hooks()
+        except Exception:  # noqa: BLE001, S110 - the child must keep running regardless
+            pass
         try:
             if _core.active():
                 _core.stop()
@@ -162,8 +226,7 @@ class Session:
                 if self._state != "running" or os.getpid() != self._pid:
                     return
                 try:
-                    snapshot = self.recording.snapshot()
-                    write_run_dir(snapshot, self._run_directory())
+                    self._write(self.recording.snapshot())
                 except Exception as exc:  # noqa: BLE001 - a failed flush must not end the program
                     self.recording.log.warning(f"periodic snapshot failed: {exc}")
 

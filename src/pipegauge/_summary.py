@@ -78,5 +78,6 @@ def build_summary(run: Run, top: int = 20) -> dict[str, Any]:
             "profiler_memory_bytes": overhead.profiler_memory,
         },
         "top_functions": [function_summary(item) for item in stats[:top]],
+        "processes": run.processes,
         "files": {"profile": "profile.pgprof", "log": "pipegauge.log"},
     }

@@ -82,6 +82,11 @@ def dump(fmt: ModuleType, path: Path) -> list[str]:
             f"node {parent} {func} {n['calls']} {n['exc_exits']} {n['events']} "
             f"{n['inclusive']} {n['exclusive']}"
         )
+    for q in p["processes"]:
+        lines.append(
+            f"process {q['pid']} {q['parent_pid']} {hex_text(q['role'])} {q['state']} "
+            f"{q['start_epoch_ns']} {q['duration_ns']} {q['events']} {q['calls']} {q['busy_ns']}"
+        )
     return lines
 
 

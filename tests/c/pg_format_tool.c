@@ -99,6 +99,13 @@ static void dump_profile(const pg_profile_t *p)
                signed_index(n->parent), signed_index(n->func), n->calls, n->exc_exits,
                n->events, n->inclusive, n->exclusive);
     }
+    for (uint32_t i = 0; i < p->process_count; i++) {
+        const pg_process_t *q = &p->processes[i];
+        printf("process %u %u", q->pid, q->parent_pid);
+        print_hex(q->role, strlen(q->role));
+        printf(" %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", q->state,
+               q->start_epoch_ns, q->duration_ns, q->events, q->calls, q->busy_ns);
+    }
 }
 
 static int dump_files(int count, char **paths)

@@ -48,6 +48,15 @@ static int build_small(pg_profile_t *profile)
         rc = pg_profile_meta_set(profile, "argv", "etl.py --rows 1000");
     if (rc == PG_OK)
         rc = pg_profile_meta_set(profile, "empty", "");
+    pg_process_t parent = {.pid = 4242, .role = "main", .state = PG_PROCESS_FINISHED,
+                           .start_epoch_ns = 1700000000123456789ull, .duration_ns = 987654321,
+                           .events = 100000, .calls = 50000, .busy_ns = 900000000};
+    pg_process_t worker = {.pid = 4243, .parent_pid = 4242, .role = "worker (spawn)",
+                           .state = PG_PROCESS_LOST, .events = UINT64_MAX, .calls = 1};
+    if (rc == PG_OK)
+        rc = pg_profile_process_add(profile, &parent);
+    if (rc == PG_OK)
+        rc = pg_profile_process_add(profile, &worker);
     if (rc < 0)
         return rc;
     int64_t main_ = add_func(profile, "main", "etl.py", 1, PG_FUNC_PYTHON);

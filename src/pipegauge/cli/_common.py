@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from .. import _core
-from .._errors import FAILURE_EXIT, PipegaugeError
+from .._errors import FAILURE_EXIT, USAGE_EXIT, PipegaugeError
+from .._children import PROCESSES_SUBDIR
 from .._rundir import resolve_profile_path
 from .._run import Run
 
@@ -44,3 +45,16 @@ def load_run(spec: str) -> Run:
         raise PipegaugeError(f"cannot read {str(path)!r}: {exc.strerror or exc}", FAILURE_EXIT) from None
     except MemoryError:
         raise PipegaugeError(f"{path}: out of memory while reading the profile", FAILURE_EXIT) from None
+
+
+def process_profile(spec: str, pid: int) -> str:
+    """The profile of process pid alone in the multi-process run RUN names."""
+    path = resolve_profile_path(spec)
+    candidate = path.parent / PROCESSES_SUBDIR / f"{pid}.pgprof"
+    if not candidate.is_file():
+        known = sorted(int(entry.stem) for entry in (path.parent / PROCESSES_SUBDIR).glob("*.pgprof")
+                       if entry.stem.isdigit())
+        listed = ", ".join(str(item) for item in known) if known else "none: a single-process run"
+        raise PipegaugeError(f"no process {pid} in {str(path.parent)!r} (processes: {listed})",
+                             USAGE_EXIT)
+    return str(candidate)

@@ -113,7 +113,7 @@ def _quiet_keyboard_interrupt_hook(previous: Any) -> Any:
 
 def execute(args: argparse.Namespace) -> int:
     target: Target = make_target(args.script, args.module, args.program_args)
-    options, settings = build_options({
+    options, _ = build_options({
         "output_dir": args.output_dir,
         "name": args.name,
         "builtins": args.builtins,
@@ -121,6 +121,7 @@ def execute(args: argparse.Namespace) -> int:
         "include_stdlib": args.include_stdlib,
         "ignore_modules": args.ignore,
         "correct_overhead": args.correct_overhead,
+        "subprocess": args.subprocess,
     }, config=args.config, explicit_source="command line")
     try:
         target.prepare()

@@ -14,7 +14,8 @@ from ..renderers.charts import DEFAULT_TOP, render_charts
 from ..renderers.header import render_header
 from ..renderers.table import render_table
 from ..renderers.tree import render_tree
-from ._common import add_run_argument, load_run
+from ..renderers.processes import render_processes
+from ._common import add_run_argument, load_run, process_profile
 
 NAME = "view"
 HELP = "show a run as a table of functions or a call tree, with bar charts"
@@ -82,6 +83,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default 0, or min_time_ms from the configuration)")
     parser.add_argument("--max-depth", type=_non_negative_int, default=None, metavar="N",
                         help="--tree: show at most N levels")
+    processes = parser.add_mutually_exclusive_group()
+    processes.add_argument("--processes", action="store_true",
+                           help="list the processes of a multi-process run (pid, role, state, time)")
+    processes.add_argument("--pid", type=_non_negative_int, metavar="PID",
+                           help="show one process of a multi-process run alone")
     parser.add_argument("--no-correct", action="store_true",
                         help="show raw times, without subtracting the profiler's overhead")
 
@@ -90,7 +96,13 @@ def execute(args: argparse.Namespace) -> int:
     resolve_sort_key(args.sort)  # a bad key fails before the file is read
     settings = resolve({"min_percent": args.min_percent, "min_time_ms": args.min_time_ms})
     report_warnings(settings)
-    run = load_run(args.run)
+    if args.pid is not None:
+        run = load_run(process_profile(args.run, args.pid))
+    else:
+        run = load_run(args.run)
+    if args.processes:
+        sys.stdout.write(render_processes(run.processes, style=Style.for_stream(sys.stdout)))
+        return 0
     corrected = run.options.correct_overhead and not args.no_correct
     style = Style.for_stream(sys.stdout)
     cwd = os.getcwd()

@@ -95,7 +95,16 @@ def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]
             }
             for caller, callee, calls, primitive, exclusive_ns, inclusive_ns in profile.edges(correct)
         ],
+        "processes": process_list(profile),
     }
+
+
+PROCESS_STATES = ("finished", "lost", "running")
+
+
+def process_list(profile: _core.Profile) -> list[dict[str, Any]]:
+    """The process table, states spelled out ([] for a single-process run)."""
+    return [{**entry, "state": PROCESS_STATES[entry["state"]]} for entry in profile.processes]
 
 
 def export_json_text(profile: _core.Profile, *, correct: bool) -> str:

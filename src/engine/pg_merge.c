@@ -1,0 +1,152 @@
+/* pg_profile_merge: see pg_merge.h. */
+#include "pg_merge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_error.h"
+
+/* State shared by the merge steps of one pg_profile_merge call. */
+typedef struct merge {
+    pg_profile_t *dst;
+    const pg_profile_t *src;
+    double scale;       /* src units -> dst units */
+    uint32_t *func_map; /* owned: src function index -> dst function index */
+} merge_t;
+
+static uint64_t scaled(const merge_t *merge, uint64_t value)
+{
+    if (merge->scale == 1.0)
+        return value;
+    double result = (double)value * merge->scale;
+    return result >= 18446744073709549568.0 ? UINT64_MAX : (uint64_t)(result + 0.5);
+}
+
+/* Add src's histogram into dst's, moving buckets when the units differ. */
+static int merge_hist(const merge_t *merge, pg_hist_t *dst, const pg_hist_t *src)
+{
+    if (merge->scale == 1.0)
+        return pg_hist_merge(dst, src);
+    if (src->count == 0)
+        return PG_OK;
+    for (uint32_t b = 0; b < PG_HIST_BUCKETS; b++) {
+        uint64_t n = pg_hist_bucket_count(src, b);
+        if (!n)
+            continue;
+        double mid = (double)pg_hist_bucket_low(b) + ((double)pg_hist_bucket_width(b) - 1.0) / 2.0;
+        uint64_t value = scaled(merge, (uint64_t)mid);
+        if (pg_hist_add_bucket(dst, pg_hist_bucket(value), n) < 0)
+            return PG_ERR_NOMEM;
+    }
+    uint64_t min = scaled(merge, src->min), max = scaled(merge, src->max);
+    dst->count += src->count;
+    dst->sum += scaled(merge, src->sum);
+    if (min < dst->min)
+        dst->min = min;
+    if (max > dst->max)
+        dst->max = max;
+    return PG_OK;
+}
+
+/* Functions by identity; fills func_map. */
+static int merge_functions(merge_t *merge)
+{
+    const pg_profile_t *src = merge->src;
+    for (uint32_t i = 0; i < src->func_count; i++) {
+        const pg_func_t *f = &src->funcs[i];
+        int64_t index = pg_profile_func_intern(
+            merge->dst, src->strings.strings[f->name], src->strings.lengths[f->name],
+            src->strings.strings[f->file], src->strings.lengths[f->file], f->line, f->kind);
+        if (index < 0)
+            return (int)index;
+        merge->func_map[i] = (uint32_t)index;
+        int rc = merge_hist(merge, &merge->dst->funcs[index].hist, &f->hist);
+        if (rc < 0)
+            return rc;
+    }
+    return PG_OK;
+}
+
+/* Nodes by call path: parents come before children, so one forward scan
+ * maps every src node to its dst node. */
+static int merge_nodes(merge_t *merge)
+{
+    const pg_profile_t *src = merge->src;
+    uint32_t *node_map = malloc((size_t)src->node_count * sizeof *node_map);
+    if (!node_map)
+        return PG_ERR_NOMEM;
+    int rc = PG_OK;
+    node_map[0] = PG_ROOT;
+    for (uint32_t i = 0; i < src->node_count; i++) {
+        const pg_node_t *node = &src->nodes[i];
+        if (i > 0) {
+            int64_t index = pg_profile_node_child(merge->dst, node_map[node->parent],
+                                                  merge->func_map[node->func]);
+            if (index < 0) {
+                rc = (int)index;
+                break;
+            }
+            node_map[i] = (uint32_t)index;
+        }
+        pg_node_t *target = &merge->dst->nodes[node_map[i]];
+        target->calls += node->calls;
+        target->exc_exits += node->exc_exits;
+        target->events += node->events;
+        target->inclusive += scaled(merge, node->inclusive);
+        target->exclusive += scaled(merge, node->exclusive);
+    }
+    free(node_map);
+    return rc;
+}
+
+static int merge_run(merge_t *merge)
+{
+    pg_run_stats_t *dst = &merge->dst->run;
+    const pg_run_stats_t *src = &merge->src->run;
+    uint64_t dst_end = dst->start_epoch_ns + dst->duration_ns;
+    uint64_t src_end = src->start_epoch_ns + src->duration_ns;
+    if (src->start_epoch_ns && (!dst->start_epoch_ns || src->start_epoch_ns < dst->start_epoch_ns))
+        dst->start_epoch_ns = src->start_epoch_ns;
+    if (src_end > dst_end)
+        dst_end = src_end;
+    dst->duration_ns = dst_end - dst->start_epoch_ns;
+    dst->events += src->events;
+    dst->profiler_memory += src->profiler_memory;
+    dst->threads += src->threads;
+    dst->lost_events += src->lost_events;
+    dst->unmatched_events += src->unmatched_events;
+    return PG_OK;
+}
+
+static int merge_processes(merge_t *merge)
+{
+    for (uint32_t i = 0; i < merge->src->process_count; i++) {
+        int rc = pg_profile_process_add(merge->dst, &merge->src->processes[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return PG_OK;
+}
+
+/* One step per kind of data, in order (functions first: nodes need the map). */
+static int (*const merge_steps[])(merge_t *merge) = {
+    merge_functions,
+    merge_nodes,
+    merge_run,
+    merge_processes,
+};
+
+int pg_profile_merge(pg_profile_t *dst, const pg_profile_t *src)
+{
+    if (dst == src || !(src->run.ns_per_unit > 0.0) || !(dst->run.ns_per_unit > 0.0))
+        return PG_ERR_ARG;
+    merge_t merge = {.dst = dst, .src = src, .scale = src->run.ns_per_unit / dst->run.ns_per_unit};
+    merge.func_map = malloc(((size_t)src->func_count + 1) * sizeof *merge.func_map);
+    if (!merge.func_map)
+        return PG_ERR_NOMEM;
+    int rc = PG_OK;
+    for (size_t i = 0; rc == PG_OK && i < sizeof merge_steps / sizeof merge_steps[0]; i++)
+        rc = merge_steps[i](&merge);
+    free(merge.func_map);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* Merging profiles: the profiles of the processes of one run (a parent and
+ * its workers) added into one.
+ *
+ * pg_profile_merge adds src into dst, one step per kind of data:
+ * - functions by identity (name, file, line, kind), with their latency
+ *   histograms added bucket-wise;
+ * - call-tree nodes by call path (the same sequence of functions from the
+ *   root), their counters and times added;
+ * - run statistics: event, thread and loss counters add up; the run's start
+ *   becomes the earlier one and its end the later one;
+ * - the process table (PRCS): src's entries are appended.
+ * Metadata stays dst's. Times are converted from src's unit to dst's when
+ * their ns_per_unit differ (each process calibrates its own clock); a
+ * histogram bucket then moves to the bucket holding its scaled midpoint.
+ *
+ * A new optional section gets its own merge step here (see merge_steps in
+ * pg_merge.c).
+ *
+ * On error dst may hold part of src (the counters of some nodes); the caller
+ * discards it. src is not modified.
+ */
+#ifndef PG_MERGE_H
+#define PG_MERGE_H
+
+#include "pg_profile.h"
+
+/* Add src into dst. Returns 0, PG_ERR_NOMEM, PG_ERR_LIMIT, or PG_ERR_ARG
+ * when dst and src are the same profile. */
+int pg_profile_merge(pg_profile_t *dst, const pg_profile_t *src);
+
+#endif
