@@ -84,6 +84,37 @@ class Run:
         return self._require_profile().run
 
     @property
+    def async_tasks(self) -> list[dict[str, Any]]:
+        """asyncio tasks per coroutine function (whole-process runs): tasks,
+        wall (summed lifetimes, seconds), max_wall, running (the coroutine's
+        time in the profile: it excludes awaiting), awaiting (wall minus
+        running); longest wall first. [] when no task ran."""
+        try:
+            rows = json.loads(self.meta.get("async_tasks", "[]"))
+        except ValueError:
+            return []
+        by_identity: dict[tuple[str, str, int], float] = {}
+        for item in self.stats():
+            if item.kind == "python":
+                key = (item.name, item.file, item.line)
+                by_identity[key] = by_identity.get(key, 0.0) + item.total_time
+        from ._options import library_dirs
+
+        hidden = tuple(library_dirs()) if not self.options.include_stdlib else ()
+        result = []
+        for row in rows if isinstance(rows, list) else []:
+            name, file, line = row["coroutine"], row["file"], row["line"]
+            if hidden and file.startswith(hidden):
+                continue  # asyncio's own helper tasks, folded like the rest of the stdlib
+            running = by_identity.get((name, file, line),
+                                      by_identity.get((name.rsplit(".", 1)[-1], file, line), 0.0))
+            wall = row["wall_ns"] * NS
+            result.append({"coroutine": name, "file": file, "line": line, "tasks": row["tasks"],
+                           "wall": wall, "max_wall": row["max_wall_ns"] * NS,
+                           "running": min(running, wall), "awaiting": max(wall - running, 0.0)})
+        return sorted(result, key=lambda entry: -entry["wall"])
+
+    @property
     def processes(self) -> list[dict[str, Any]]:
         """The processes merged into this run (parent first), with "state"
         as "finished", "lost" or "running"; [] for a single-process run."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from . import _core
+from . import _core, _tasks
 from ._config import build_options
 from ._errors import PipegaugeError
 from ._options import Options
@@ -88,7 +88,12 @@ class Session:
                 return
             if self._writer is None:
                 self.recording.check_output(default_root=True)
-            self.recording.begin()
+            _tasks.install()
+            try:
+                self.recording.begin()
+            except BaseException:
+                _tasks.collect()
+                raise
             self._state = "running"
             if self._track_children:
                 self._install_children()
@@ -162,6 +167,7 @@ class Session:
             if self._state != "running" or os.getpid() != self._pid:
                 return
             try:
+                self._note_tasks(final=False)
                 self._write(self.recording.snapshot())
             except Exception as exc:  # noqa: BLE001 - a failed flush must not end the program
                 self.recording.log.warning(f"snapshot failed: {exc}")
@@ -176,7 +182,13 @@ class Session:
             # our handler, which defers it until the run is on disk.
             self._uninstall_hooks()
 
+    def _note_tasks(self, final: bool) -> None:
+        value = _tasks.collect() if final else _tasks.snapshot()
+        if value is not None:
+            self.recording.extra_meta[_tasks.META_KEY] = value
+
     def _finalise_run(self, reason: str) -> Run | None:
+        self._note_tasks(final=True)
         try:
             run = self.recording.end(reason)
         except Exception as exc:  # noqa: BLE001 - at exit or in a signal handler: one line, no traceback
@@ -197,6 +209,7 @@ class Session:
         (a worker that profiles itself installs its own)."""
         self._state = "stopped"
         self._flush_stop.set()
+        _tasks.collect()
         try:
             self._uninstall_hooks()
         except Exception:  # noqa: BLE001, S110 - the child must keep running regardless
@@ -226,6 +239,7 @@ class Session:
                 if self._state != "running" or os.getpid() != self._pid:
                     return
                 try:
+                    self._note_tasks(final=False)
                     self._write(self.recording.snapshot())
                 except Exception as exc:  # noqa: BLE001 - a failed flush must not end the program
                     self.recording.log.warning(f"periodic snapshot failed: {exc}")

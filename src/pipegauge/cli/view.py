@@ -15,6 +15,7 @@ from ..renderers.header import render_header
 from ..renderers.table import render_table
 from ..renderers.tree import render_tree
 from ..renderers.processes import render_processes
+from ..renderers.tasks import render_tasks
 from ._common import add_run_argument, load_run, process_profile
 
 NAME = "view"
@@ -88,6 +89,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            help="list the processes of a multi-process run (pid, role, state, time)")
     processes.add_argument("--pid", type=_non_negative_int, metavar="PID",
                            help="show one process of a multi-process run alone")
+    parser.add_argument("--async", dest="show_async", action="store_true",
+                        help="asyncio tasks per coroutine: lifetimes, running and awaiting time")
     parser.add_argument("--no-correct", action="store_true",
                         help="show raw times, without subtracting the profiler's overhead")
 
@@ -102,6 +105,9 @@ def execute(args: argparse.Namespace) -> int:
         run = load_run(args.run)
     if args.processes:
         sys.stdout.write(render_processes(run.processes, style=Style.for_stream(sys.stdout)))
+        return 0
+    if args.show_async:
+        sys.stdout.write(render_tasks(run.async_tasks, cwd=os.getcwd(), style=Style.for_stream(sys.stdout)))
         return 0
     corrected = run.options.correct_overhead and not args.no_correct
     style = Style.for_stream(sys.stdout)
