@@ -11,6 +11,14 @@ from ._session import start, stop
 from ._stats import SORT_KEYS, FunctionStats
 from ._version import __version__
 
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext pipegauge``: the %pipegauge and %%pipegauge magics."""
+    from ._magics import load_ipython_extension as load
+
+    load(ipython)
+
+
 __all__ = [
     "SORT_KEYS",
     "FormatError",
@@ -20,6 +28,7 @@ __all__ = [
     "ProfilerBusyError",
     "Run",
     "__version__",
+    "load_ipython_extension",
     "profile",
     "start",
     "stop",

@@ -146,16 +146,21 @@ def render_html(data: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(lambda match: parts[match.group(1)], _asset("template.html"))
 
 
-def render(run_or_profile: Union[Run, _core.Profile], path: str | os.PathLike[str]) -> Path:
-    """Write the report of a run (or a bare profile) to path; returns path.
-    Prunes harder until the file fits MAX_BYTES."""
+def report_html(run_or_profile: Union[Run, _core.Profile]) -> str:
+    """The report page of a run (or a bare profile), pruned harder until it
+    fits MAX_BYTES."""
     run = run_or_profile if isinstance(run_or_profile, Run) else Run.from_profile(run_or_profile)
     max_nodes = MAX_NODES
     while True:
         html = render_html(build_data(run, max_nodes=max_nodes))
         if len(html.encode("utf-8")) <= MAX_BYTES or max_nodes <= 1000:
-            break
+            return html
         max_nodes //= 2
+
+
+def render(run_or_profile: Union[Run, _core.Profile], path: str | os.PathLike[str]) -> Path:
+    """Write the report of a run (or a bare profile) to path; returns path."""
+    html = report_html(run_or_profile)
     target = Path(path)
     write_atomic(target, html)
     return target
