@@ -74,6 +74,12 @@ def test_process_pool_workers_merge_into_one_run(pipegauge, write_script, workdi
     assert worker_total["leaf"] == merged["leaf"] == 4000
     assert worker_total["work"] == merged["work"] == 40
     assert per_process[0]["leaf"] == 0  # the parent never ran it
+    # AND the pure-Python reader sees the same process table as the C one
+    from pipegauge import _format
+
+    python_view = _format.read_profile(run_dir / "profile.pgprof")["processes"]
+    assert [(entry["pid"], entry["role"], entry["calls"]) for entry in python_view] == \
+        [(entry["pid"], entry["role"], entry["calls"]) for entry in processes]
     # AND the log and summary say so
     log = (run_dir / "pipegauge.log").read_text(encoding="utf-8")
     assert f"merged {len(workers)} child processes: {len(workers)} finished, 0 lost" in log
@@ -235,17 +241,24 @@ def test_subprocess_children_only_with_the_option(pipegauge, write_script, workd
     assert "PIPEGAUGE_CHILD_DIR" not in os.environ
 
 
-def test_api_start_stop_profiles_workers(write_script, python, workdir: Path) -> None:
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_api_start_stop_profiles_workers(write_script, python, workdir: Path, method: str) -> None:
     write_script(POOL.replace('    main(sys.argv[1])',
                               '    import pipegauge\n'
                               '    pipegauge.start(output_dir="api-out")\n'
                               '    main(sys.argv[1])\n'
                               '    pipegauge.stop()\n'
                               '    from concurrent.futures import ProcessPoolExecutor\n'
-                              '    with ProcessPoolExecutor(1) as pool:  # after stop: not profiled\n'
+                              '    import multiprocessing as mp\n'
+                              '    ctx = mp.get_context(sys.argv[1])\n'
+                              '    with ProcessPoolExecutor(2, mp_context=ctx) as pool:  # after stop\n'
                               '        pool.submit(work, 5).result()\n'), "api_pool.py")
-    result = python("api_pool.py", "spawn")
+    result = python("api_pool.py", method)
     assert result.returncode == 0, result.stderr
     run = Run.load(workdir / "api-out" / "profile.pgprof")
     assert len(run.processes) >= 2
+    assert {entry["state"] for entry in run.processes} == {"finished"}
     assert function_calls(workdir / "api-out")["leaf"] == 4000
+    # workers started after stop() (by the same fork server) do not profile themselves
+    written = sorted(path.stem for path in (workdir / "api-out" / "processes").glob("*.pgprof"))
+    assert written == sorted(str(entry["pid"]) for entry in run.processes)

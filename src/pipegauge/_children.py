@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 ENV_DIR = "PIPEGAUGE_CHILD_DIR"  # the run's processes/ directory (absolute)
 ENV_OPTIONS = "PIPEGAUGE_CHILD_OPTIONS"  # Options.to_json() of the parent
 PROCESSES_SUBDIR = "processes"
+ACTIVE_MARKER = ".active"  # in processes/ while the parent's run is open: a worker
+# started later (by a fork server that outlived the run) does not profile itself
 FINAL_REASON_KEY = "end_reason"
 RUNNING_PREFIX = "running"  # end_reason of a periodic snapshot
 STATE_FINISHED, STATE_LOST, STATE_RUNNING = 0, 1, 2
@@ -153,7 +155,7 @@ def _uninstall_multiprocessing_hooks() -> None:
 def _child_session(role: str, name: str) -> Session | None:
     """Start profiling this process into the parent's processes/ directory."""
     directory = os.environ.get(ENV_DIR)
-    if not directory:
+    if not directory or not os.path.exists(os.path.join(directory, ACTIVE_MARKER)):
         return None
     from . import _session
     from ._run import _options_from_meta
@@ -248,6 +250,7 @@ class ParentHooks:
         self.directory.mkdir(parents=True, exist_ok=True)
         for stale in self.directory.glob("*.pgprof"):  # an output directory used before
             stale.unlink()
+        (self.directory / ACTIVE_MARKER).touch()
         self._set_env(ENV_DIR, str(self.directory.resolve()))
         self._set_env(ENV_OPTIONS, self._options_json)
         if self._subprocess:
@@ -276,6 +279,10 @@ class ParentHooks:
         self.uninstall()
         if at_exit:
             _end_multiprocessing_children()
+        try:
+            (self.directory / ACTIVE_MARKER).unlink()
+        except OSError:
+            pass
         children = sorted(path for path in self.directory.glob("*.pgprof")
                           if path.stem.isdigit() and int(path.stem) != os.getpid())
         if self._boot_dir is not None:
