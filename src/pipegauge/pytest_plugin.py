@@ -41,7 +41,8 @@ TOP_CONTRIBUTORS = 5
 SLOWEST_SHOWN = 10
 
 _ITEM_KEY = pytest.StashKey["TestProfile"]()
-_SESSION_KEY = pytest.StashKey[list]()
+_SESSION_KEY = pytest.StashKey[list]()  # (duration, nodeid, run path) per profiled test
+_MERGED_KEY = pytest.StashKey[list]()  # [Run] holding the merged profile, with --pipegauge-merged
 
 
 class BudgetError(ValueError):
@@ -54,6 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="profile every test and write a pipegauge run per test")
     group.addoption("--pipegauge-dir", metavar="DIR", default=None,
                     help="write the per-test runs under DIR (default .pipegauge/runs)")
+    group.addoption("--pipegauge-merged", action="store_true", default=False,
+                    help="with --pipegauge: write one run with every test merged instead of one per test")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,6 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "pipegauge(max_time_ms=None, max_p95_ms=None, max_alloc_mb=None, max_calls=None): "
         "profile the test with pipegauge and fail it when a budget is exceeded")
     config.stash[_SESSION_KEY] = []
+    config.stash[_MERGED_KEY] = []
 
 
 # -- the per-test profile ------------------------------------------------------
@@ -191,7 +195,15 @@ def _finish(item: pytest.Item, profile: TestProfile) -> None:
     profile.block = None
     if run is None or not run.finished:
         return
-    if item.config.getoption("pipegauge"):
+    if item.config.getoption("pipegauge") and item.config.getoption("pipegauge_merged"):
+        merged = item.config.stash[_MERGED_KEY]
+        if merged:
+            merged[0].profile.merge(run.profile)
+        else:
+            first = Run(name="pytest", options=run.options)
+            first.profile = run.profile
+            merged.append(first)
+    elif item.config.getoption("pipegauge"):
         base = item.config.getoption("pipegauge_dir")
         try:
             directory = (new_run_dir(run.name, time.time(), base=None) if base is None
@@ -215,9 +227,28 @@ def _new_dir_under(base: Path, name: str) -> Path:
     raise OSError(f"too many runs named {stem!r} in {base}")
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """--pipegauge-merged: write the one run of all tests."""
+    config = session.config
+    merged = config.stash.get(_MERGED_KEY, [])
+    if not merged:
+        return
+    run = merged[0]
+    base = config.getoption("pipegauge_dir")
+    try:
+        directory = (new_run_dir(run.name, time.time()) if base is None
+                     else _new_dir_under(Path(base), run.name))
+        run.path = write_run_dir(run, directory)
+    except OSError as exc:
+        warnings.warn(pytest.PytestWarning(f"pipegauge merged run not written: {exc}"), stacklevel=1)
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if not config.getoption("pipegauge"):
         return
+    merged = config.stash.get(_MERGED_KEY, [])
+    if merged and merged[0].path is not None:
+        terminalreporter.write_line(f"pipegauge: all tests merged into {merged[0].path}")
     timings = sorted(config.stash.get(_SESSION_KEY, []), key=lambda entry: -entry[0])
     if not timings:
         return
