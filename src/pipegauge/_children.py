@@ -207,11 +207,11 @@ def _begin_worker(role: str, name: str, parent_pid: int | None = None) -> None:
         return
     if parent_pid:
         session.recording.extra_meta["parent_pid"] = str(parent_pid)
+    # 3.13+ fork workers leave through atexit (multiprocessing runs it), up to
+    # 3.12 through the finaliser below: the same reason either way.
+    session.set_exit_reason("worker exit")
 
     def finish() -> None:
-        import multiprocessing
-
-        session.recording.extra_meta["process_name"] = multiprocessing.current_process().name
         session.stop("worker exit")
 
     # Workers leave by os._exit after their bootstrap's finalisers: atexit

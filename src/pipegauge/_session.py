@@ -161,6 +161,10 @@ class Session:
         except Exception as exc:  # noqa: BLE001 - the parent's own profile must still be written
             self.recording.log.warning(f"child processes not merged: {type(exc).__name__}: {exc}")
 
+    def set_exit_reason(self, reason: str) -> None:
+        """The end reason recorded when the interpreter exit ends the run."""
+        self._exit_reason = reason
+
     def flush_now(self) -> None:
         """Write a snapshot of the running session now."""
         with self._lock:
