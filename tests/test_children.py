@@ -52,6 +52,7 @@ def test_process_pool_workers_merge_into_one_run(pipegauge, write_script, workdi
     result = pipegauge("run", "-o", "out", "pool.py", method)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(40 * sum(2 * i for i in range(100)))
+    assert "processes merged (0 lost, 0 still running)" in result.stderr
     run_dir = workdir / "out"
     run = Run.load(run_dir / "profile.pgprof")
     # THEN the run lists the parent and every worker, all finished

@@ -27,6 +27,12 @@ def render_summary(run: Run, *, target: str, cwd: str, write_error: str | None =
             label = label_for(item, cwd, WIDTH - 31)
             lines.append(f"  {format_duration_s(item.self_time):>7} {format_duration_s(item.total_time):>7} "
                          f"{item.ncalls:>10}  {label}")
+    processes = run.processes
+    if processes:
+        lost = sum(1 for entry in processes if entry["state"] == "lost")
+        running = sum(1 for entry in processes if entry["state"] == "running")
+        lines.append(f"pipegauge: {len(processes)} processes merged ({lost} lost, {running} still "
+                     f"running); per process: pipegauge view RUN --processes")
     if run.path is not None and not write_error:  # a write error was already reported
         lines.append(f"pipegauge: run saved to {run.path}  (pipegauge view {run.path})")
     return "".join(line + "\n" for line in lines)
