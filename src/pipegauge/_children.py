@@ -36,8 +36,10 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from ._importhook import cancel, when_imported
 from ._log import logger
 
 if TYPE_CHECKING:
@@ -95,6 +97,11 @@ _patched_command_line: Any = None  # the original multiprocessing.spawn.get_comm
 # -- in every process that may start children --------------------------------
 
 
+def _on_multiprocessing_import(module: ModuleType) -> None:
+    if os.environ.get(ENV_DIR):
+        _install_multiprocessing_hooks()
+
+
 def _install_multiprocessing_hooks() -> None:
     """Make workers started from this process profile themselves (idempotent)."""
     global _hooks_installed, _patched_command_line
@@ -130,6 +137,7 @@ def _install_multiprocessing_hooks() -> None:
 def _uninstall_multiprocessing_hooks() -> None:
     """Stop propagating to workers started from now on (the parent's run ended)."""
     global _hooks_installed, _patched_command_line
+    cancel("multiprocessing", _on_multiprocessing_import)
     if not _hooks_installed:
         return
     _hooks_installed = False
@@ -258,7 +266,8 @@ class ParentHooks:
             Path(self._boot_dir.name, "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
             path = os.environ.get("PYTHONPATH")
             self._set_env("PYTHONPATH", self._boot_dir.name + (os.pathsep + path if path else ""))
-        _install_multiprocessing_hooks()
+        # multiprocessing costs ~15 ms to import: hooked when the program imports it
+        when_imported("multiprocessing", _on_multiprocessing_import)
 
     def _set_env(self, name: str, value: str) -> None:
         self._saved_env.setdefault(name, os.environ.get(name))
@@ -373,6 +382,8 @@ def merge_children(run: Run, children: list[Path], directory: Path) -> None:
 # task (its bootstrap runs no after-fork callbacks). The fork server preloads
 # this module: the callback registered here runs in each of its forks.
 if os.environ.get(ENV_DIR):
-    _install_multiprocessing_hooks()
     if sys.argv[-1:] == ["--multiprocessing-fork"]:
+        _install_multiprocessing_hooks()
         _begin_worker("worker (spawn)", "SpawnProcess")
+    else:  # the fork server, or a --subprocess child
+        when_imported("multiprocessing", _on_multiprocessing_import)

@@ -88,15 +88,18 @@ class Session:
                 return
             if self._writer is None:
                 self.recording.check_output(default_root=True)
+            # Hooks first: they must not count in the run's time.
             _tasks.install()
+            if self._track_children:
+                self._install_children()
             try:
                 self.recording.begin()
             except BaseException:
                 _tasks.collect()
+                if self.children is not None:
+                    self.children.uninstall()
                 raise
             self._state = "running"
-            if self._track_children:
-                self._install_children()
             atexit.register(self._at_exit)
             self._install_excepthook()
             self._install_signals()

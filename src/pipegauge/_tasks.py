@@ -12,24 +12,20 @@ session records the number of tasks and their summed and longest lifetimes
 into running (the coroutine's total time in the profile) and awaiting (the
 rest: off-CPU waiting from the task's point of view).
 
-asyncio is not imported for this: when it is not loaded yet, a finder on
-``sys.meta_path`` installs the hook right after ``asyncio.events`` is first
-imported. A task factory that the program sets itself replaces ours (its
+asyncio is not imported for this: the hook is installed right after the
+program first imports ``asyncio.events`` (see _importhook). A task factory that the program sets itself replaces ours (its
 tasks are then not counted); one set before ours is wrapped.
 """
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import json
-import sys
 import threading
 import time
-from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
+
+from ._importhook import cancel, when_imported
 
 META_KEY = "async_tasks"
 
@@ -92,48 +88,14 @@ def _hook_asyncio(events: ModuleType) -> None:
     policy_class.new_event_loop = new_event_loop
 
 
-class _AsyncioFinder(importlib.abc.MetaPathFinder):
-    """Hooks asyncio.events right after its first import."""
-
-    def find_spec(self, fullname: str, path: Sequence[str] | None, target: Any = None) -> Any:
-        if fullname != "asyncio.events":
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        loader = spec.loader
-        original_exec = loader.exec_module
-
-        def exec_module(module: ModuleType) -> None:
-            original_exec(module)
-            _remove_finder()
-            _hook_asyncio(module)
-
-        loader.exec_module = exec_module  # type: ignore[method-assign] # this module's own loader
-        return spec
-
-
-_finder = _AsyncioFinder()
-
-
-def _remove_finder() -> None:
-    try:
-        sys.meta_path.remove(_finder)
-    except ValueError:
-        pass
-
-
 def install() -> None:
     """Start counting tasks (whole-process session start)."""
     global _active
     with _lock:
         _stats.clear()
         _active = True
-    events = sys.modules.get("asyncio.events")
-    if events is not None:
-        _hook_asyncio(events)
-    elif _patched is None and _finder not in sys.meta_path:
-        sys.meta_path.insert(0, _finder)
+    if _patched is None:
+        when_imported("asyncio.events", _hook_asyncio)
 
 
 def collect() -> str | None:
@@ -145,7 +107,7 @@ def collect() -> str | None:
                  "max_wall_ns": longest}
                 for (name, file, line), (tasks, wall, longest) in sorted(_stats.items())]
         _stats.clear()
-    _remove_finder()
+    cancel("asyncio.events", _hook_asyncio)
     return json.dumps(rows) if rows else None
 
 
