@@ -171,6 +171,9 @@ def test_worker_killed_by_sigkill_is_marked_lost(pipegauge, write_script, workdi
     assert calls["finish"] == 1
     assert f"child process {doomed_pid} (worker ({method})) was lost" in result.stderr
     assert "1 lost" in (workdir / "out" / "pipegauge.log").read_text(encoding="utf-8")
+    header = pipegauge("view", "out", "--limit", "1").stdout
+    assert "2 processes merged into main pid" in header and "(1 lost)" in header
+    assert "1 lost process (killed?)" in header
 
 
 POOL_LEFT_OPEN = """\

@@ -48,6 +48,15 @@ def render_header(run: Run, *, corrected: bool, style: Style) -> str:
         ("times", "corrected for the profiler's overhead (--no-correct shows raw times)" if corrected
                   else "raw, not corrected for the profiler's overhead"),
     ]
+    processes = run.processes
+    if processes:
+        gone = sum(1 for entry in processes if entry["state"] == "lost")
+        rows.insert(4, ("children", f"{len(processes) - 1} processes merged into main pid "
+                                    f"{processes[0]['pid']} ({gone} lost); --processes lists them, "
+                                    "--pid PID shows one"))
+        if gone:
+            rows.append(("warning", f"{gone} lost process{'' if gone == 1 else 'es'} (killed?): only "
+                                    "data up to the last flush is included"))
     lost = int(info.get("lost_events", 0))
     unmatched = int(info.get("unmatched_events", 0))
     if lost or unmatched:
