@@ -25,5 +25,6 @@ const pg_profile_t *pg_profile_of(PyObject *object);
 /* Module functions defined outside pg_module.c (see _core.pyi). */
 PyObject *pg_core_export(PyObject *module, PyObject *args, PyObject *kwargs);
 PyObject *pg_core_prune(PyObject *module, PyObject *args, PyObject *kwargs);
+PyObject *pg_core_fit(PyObject *module, PyObject *args, PyObject *kwargs);
 
 #endif
