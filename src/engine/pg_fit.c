@@ -27,6 +27,8 @@ typedef struct fit_work {
     double g_target[PG_FIT_CLASS_COUNT];              /* f(target) / f(n_max) */
     double scale[PG_FIT_CLASS_COUNT];                 /* f(n_max): b (scaled) / scale = b */
     double floor;                                     /* noise floor, > 0 */
+    double median_noise; /* RMS log noise of a size's median, from the repeats (0 without):
+                            differences in error below it are not evidence */
     double noise[PG_FIT_MAX_POINTS];                  /* log deviations to draw from */
     uint32_t noise_count;
     double sample[PG_FIT_MAX_POINTS];                 /* a bootstrap group's values */
@@ -214,7 +216,7 @@ static pg_fit_class_t select_class(const fit_work_t *work, const double *m, doub
         if (c != PG_FIT_POWER && errors[c] < best)
             best = errors[c];
     }
-    double margin = best * (1.0 + SELECT_RELATIVE) + SELECT_ABSOLUTE;
+    double margin = best * (1.0 + SELECT_RELATIVE) + SELECT_ABSOLUTE + work->median_noise;
     pg_fit_class_t chosen = PG_FIT_CONSTANT;
     for (int c = 0; c < PG_FIT_POWER; c++) {
         if (errors[c] <= margin) {
@@ -222,7 +224,7 @@ static pg_fit_class_t select_class(const fit_work_t *work, const double *m, doub
             break;
         }
     }
-    if (errors[PG_FIT_POWER] * POWER_FACTOR + SELECT_ABSOLUTE < errors[chosen])
+    if (errors[PG_FIT_POWER] * POWER_FACTOR + SELECT_ABSOLUTE + work->median_noise < errors[chosen])
         return PG_FIT_POWER;
     return chosen;
 }
@@ -391,6 +393,14 @@ static int check_input(const double *n, const double *y, uint32_t count,
     return PG_OK;
 }
 
+static double rms(const double *values, uint32_t count)
+{
+    double sum = 0.0;
+    for (uint32_t i = 0; i < count; i++)
+        sum += values[i] * values[i];
+    return count ? sqrt(sum / count) : 0.0;
+}
+
 /* Every class fitted on all sizes, in unscaled form, with its error. */
 static void fill_models(const fit_work_t *work, pg_fit_result_t *result, const double *errors)
 {
@@ -419,6 +429,11 @@ int pg_fit_series(const double *n, const double *y, uint32_t count,
     memset(result, 0, sizeof *result);
     result->sizes = work->sizes;
     int repeats = count > work->sizes;
+    work->median_noise = 0.0;
+    if (repeats) { /* the noise of the repeats, known before any model */
+        build_noise(work, NULL, PG_FIT_NONE, 1);
+        work->median_noise = rms(work->noise, work->noise_count) * sqrt((double)work->sizes / count);
+    }
     double errors[PG_FIT_CLASS_COUNT];
     for (int c = 0; c < PG_FIT_CLASS_COUNT; c++)
         errors[c] = INFINITY;
@@ -439,10 +454,7 @@ int pg_fit_series(const double *n, const double *y, uint32_t count,
             goto done;
         fill_models(work, result, errors);
     }
-    double sum = 0.0;
-    for (uint32_t i = 0; i < work->noise_count; i++)
-        sum += work->noise[i] * work->noise[i];
-    result->noise = work->noise_count ? sqrt(sum / work->noise_count) : 0.0;
+    result->noise = rms(work->noise, work->noise_count);
     rc = PG_OK;
 done:
     free(work);

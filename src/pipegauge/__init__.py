@@ -7,6 +7,7 @@ or context manager, and the ``Run``/``FunctionStats`` results.
 from ._api import ProfileBlock, profile
 from ._core import FormatError, ProfilerBusyError
 from ._run import Overhead, Run
+from ._scale_param import scale_param
 from ._session import start, stop
 from ._stats import SORT_KEYS, FunctionStats
 from ._version import __version__
@@ -30,6 +31,7 @@ __all__ = [
     "__version__",
     "load_ipython_extension",
     "profile",
+    "scale_param",
     "start",
     "stop",
 ]

@@ -111,6 +111,29 @@ def prune(profile: Profile, *, min_fraction: float = 0.0, max_nodes: int = 0) ->
     max_nodes) are merged into one "[other]" child per parent; totals are
     kept exactly."""
 
+def fit(
+    sizes: Sequence[float],
+    values: Sequence[float],
+    target: float,
+    *,
+    floor: float = 0.0,
+    bootstrap: int = 200,
+    seed: int = 0,
+    level: float = 0.9,
+) -> dict:
+    """Fit one series (values[i] measured at sizes[i]; repeats share a size)
+    against O(1), O(log n), O(n), O(n log n), O(n^2), O(n^3) (each a + b f(n),
+    a, b >= 0) and the power law a n^b, choose by leave-one-size-out
+    cross-validation with a preference for the simpler class, and forecast
+    at target with a seeded bootstrap prediction interval (engine:
+    pg_fit.h). Returns {"class": "O(n log n)" (or "none" with one size),
+    "class_index", "confidence" (share of bootstrap replicates choosing the
+    class), "forecast", "low", "high", "noise" (RMS log noise), "sizes"
+    (distinct), "models": [{"class", "a", "b", "cv_error" (None when not
+    computed)}, ...] in class order}. floor: the values' absolute noise
+    floor. ValueError for bad input (sizes < 1, negative or non-finite
+    values, more than 64 sizes or 4096 points)."""
+
 def active() -> bool: ...
 def event_count() -> int:
     """Tracer events handled so far in the running session (0 when not

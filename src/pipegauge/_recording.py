@@ -19,9 +19,28 @@ from ._meta import collect_start_meta, iso_utc
 from ._options import Options, tracer_arguments
 from ._rundir import ensure_writable_dir, runs_root
 from ._run import Run
+from ._scale_param import SIZE_META, recorded_size
 from ._runlog import RunLog
 from ._units import format_bytes, format_duration_ns, format_percent
 from ._version import __version__
+
+
+def _scale_meta() -> dict[str, str]:
+    """scale.n (the run's input size, when it has one) and peak_rss (the
+    process's peak resident set so far, bytes) for scaling forecasts."""
+    meta: dict[str, str] = {}
+    size = recorded_size()
+    if size is not None:
+        meta[SIZE_META] = size
+    try:
+        import resource  # POSIX only
+
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        if peak_kib > 0:
+            meta["peak_rss"] = str(int(peak_kib) * 1024)
+    except (ImportError, OSError, ValueError):
+        pass
+    return meta
 
 
 class Recording:
@@ -114,6 +133,7 @@ class Recording:
         except Exception as exc:  # noqa: BLE001
             self.log.warning(f"backend not recorded: {exc}")
         meta["end_reason"] = reason
+        meta.update(_scale_meta())
         for key, value in meta.items():
             try:
                 profile.set_meta(key, value)

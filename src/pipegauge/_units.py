@@ -47,3 +47,11 @@ def format_percent(fraction: float) -> str:
     if 0 < fraction < 0.001:
         return "<0.1%"
     return f"{fraction * 100:.1f}%"
+
+
+def short_size(n: float) -> str:
+    """An input size: 1000 -> '1000', 1e7 -> '1e7', 2.5e7 -> '2.5e7'."""
+    if n < 1e6 and float(n).is_integer():
+        return str(int(n))
+    mantissa, _, exponent = f"{n:.3g}".partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else mantissa

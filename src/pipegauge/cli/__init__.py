@@ -19,9 +19,9 @@ from .. import _core
 from .._log import set_verbosity
 from .._errors import FAILURE_EXIT, PipegaugeError, UsageError
 from .._version import __version__
-from . import config, export, report, run, view
+from . import config, export, forecast, report, run, scale, view
 
-COMMANDS: tuple[ModuleType, ...] = (run, view, export, report, config)
+COMMANDS: tuple[ModuleType, ...] = (run, view, export, report, config, scale, forecast)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -66,6 +66,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         # The program's own arguments must never reach argparse.
         own, target, program_args = run.split_argv(list(argv[1:]))
         args = parser.parse_args([run.NAME, *own, *target])
+        args.program_args = program_args
+        return args
+    if argv and argv[0] == scale.NAME:
+        own, target, program_args = scale.split_argv(list(argv[1:]))
+        args = parser.parse_args([scale.NAME, *own, *target])
         args.program_args = program_args
         return args
     return parser.parse_args(list(argv))

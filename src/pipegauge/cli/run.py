@@ -58,11 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("script", nargs="?", help="the script to run, followed by its arguments")
 
 
-def split_argv(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
+def split_argv(tokens: list[str], value_options: frozenset[str] = _VALUE_OPTIONS,
+               ) -> tuple[list[str], list[str], list[str]]:
     """(run options, target tokens for argparse, program arguments).
 
     The target is the first token that is not an option (or the one after
-    '--'), or '-m MODULE'; everything after it is the program's."""
+    '--'), or '-m MODULE'; everything after it is the program's.
+    value_options: the options that take a value (another subcommand that
+    runs a program passes its own)."""
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -72,7 +75,7 @@ def split_argv(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
             return tokens[:index], tokens[index:index + 2], tokens[index + 2:]
         if token.startswith("-m") and not token.startswith("--"):
             return tokens[:index], ["-m", token[2:]], tokens[index + 1:]
-        if token in _VALUE_OPTIONS:
+        if token in value_options:
             index += 2
             continue
         if token.startswith("-") and token != "-":

@@ -1,0 +1,248 @@
+"""Scaling forecasts: runs at several input sizes in, one fit per function
+and metric out (the statistics are the C engine's: ``_core.fit``).
+
+Every per-function numeric column is fitted the same way, through
+FUNCTION_METRICS (and OPTIONAL_METRICS, fitted only when every run carries
+them); stages plug in later as more rows through the same path. Run-level
+series: the run's time and its peak memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _core
+from ._errors import UsageError
+from ._run import Run
+from ._scale_param import SIZE_META, parse_size
+from ._stats import FunctionStats
+from ._units import short_size
+
+BOOTSTRAP = 200
+"""Bootstrap replicates per fitted series."""
+
+LEVEL = 0.9
+"""Coverage of the prediction intervals."""
+
+GROWS_MIN_SHARE = 0.05
+"""A function is flagged as growing when its share of the time at the
+target is at least this and at least GROWS_FACTOR times its share now."""
+GROWS_FACTOR = 2.0
+
+# name -> (what it is, value from a function's stats, noise floor of the values)
+FUNCTION_METRICS: dict[str, tuple[str, Callable[[FunctionStats], float], float]] = {
+    "time": ("self time, s", lambda s: s.self_time, 1e-6),
+    "total": ("total time (with callees), s", lambda s: s.total_time, 1e-6),
+    "calls": ("calls", lambda s: float(s.calls), 0.5),
+}
+
+# Per-function columns that only some runs carry (the memory tracker's):
+# name -> (what it is, attribute of FunctionStats, noise floor).
+OPTIONAL_METRICS: dict[str, tuple[str, str, float]] = {
+    "alloc_bytes": ("allocated bytes", "alloc_bytes", 64.0),
+}
+
+
+@dataclass
+class Fit:
+    """One fitted series: a metric of a function, or of the whole run."""
+
+    metric: str
+    points: list[tuple[float, float]]  # (size, value) of every run
+    cls: str  # "O(n log n)", "O(n^k)", or "none" (fewer than two sizes)
+    confidence: float  # share of bootstrap replicates choosing cls
+    now: float  # median value at the largest measured size
+    forecast: float  # at the target size
+    low: float  # prediction interval
+    high: float
+    noise: float  # RMS log noise of one value
+    models: list[dict[str, Any]]  # every class: {"class", "a", "b", "cv_error"}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"class": self.cls, "confidence": self.confidence, "now": self.now,
+                "forecast": self.forecast, "low": self.low, "high": self.high,
+                "noise": self.noise, "points": [list(point) for point in self.points],
+                "models": self.models}
+
+
+@dataclass
+class FunctionForecast:
+    """One function across the runs."""
+
+    label: str
+    name: str
+    file: str
+    line: int
+    kind: str
+    fits: dict[str, Fit] = field(default_factory=dict)
+    share_now: float = 0.0  # of the summed self time at the largest size
+    share_target: float = 0.0  # of the summed forecast self time
+    grows: bool = False
+
+    @property
+    def time(self) -> Fit:
+        return self.fits["time"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "name": self.name, "file": self.file, "line": self.line,
+                "kind": self.kind, "share_now": self.share_now,
+                "share_target": self.share_target, "grows": self.grows,
+                "metrics": {name: fit.to_json() for name, fit in self.fits.items()}}
+
+
+@dataclass
+class Forecast:
+    target: float
+    sizes: list[float]  # distinct, ascending
+    runs: list[dict[str, Any]]  # {"path", "size"} per run
+    functions: list[FunctionForecast]  # by forecast self time, largest first
+    total_time: Fit
+    peak_memory: Fit | None  # None when no run recorded it
+
+    @property
+    def fitted(self) -> bool:
+        """False with a single size: no model, only call counts scaled."""
+        return len(self.sizes) >= 2
+
+    @property
+    def note(self) -> str | None:
+        if self.fitted:
+            return None
+        return (f"all runs were measured at one size (n={short_size(self.sizes[0])}): no model "
+                f"can be fitted; only call counts are scaled, linearly, to "
+                f"n={short_size(self.target)}. "
+                "Measure at three or more sizes for a forecast.")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": "pipegauge.forecast", "version": 1, "target": self.target,
+                "sizes": self.sizes, "fitted": self.fitted, "note": self.note,
+                "level": LEVEL, "runs": self.runs,
+                "total_time": self.total_time.to_json(),
+                "peak_memory": self.peak_memory.to_json() if self.peak_memory else None,
+                "functions": [item.to_json() for item in self.functions]}
+
+
+def run_size(run: Run, default: float | None = None) -> float:
+    """The size a run was made at: its scale.n metadata, else default;
+    UsageError when neither."""
+    text = run.meta.get(SIZE_META)
+    if text:
+        try:
+            return float(parse_size(text))
+        except ValueError:
+            pass
+    if default is not None:
+        return float(default)
+    where = str(run.path) if run.path else run.name
+    raise UsageError(f"run {where!r} carries no size (scale.n): make it with 'pipegauge scale', "
+                     f"PIPEGAUGE_N or pipegauge.scale_param(), or set sample_size in "
+                     f"[tool.pipegauge]")
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
+
+
+def fit_series(metric: str, points: list[tuple[float, float]], target: float, floor: float,
+               *, scale_linearly: bool = False, seed: int = 0) -> Fit:
+    """Fit (size, value) points; with one size and scale_linearly, the
+    value is scaled by target / size (call counts) instead of kept."""
+    sizes = [point[0] for point in points]
+    values = [max(0.0, point[1]) for point in points]
+    result = _core.fit(sizes, values, target, floor=floor, bootstrap=BOOTSTRAP, seed=seed,
+                       level=LEVEL)
+    largest = max(sizes)
+    now = _median([value for size, value in zip(sizes, values) if size == largest])
+    forecast, low, high = result["forecast"], result["low"], result["high"]
+    if result["class"] == "none" and scale_linearly:
+        ratio = target / largest
+        forecast, low, high = forecast * ratio, low * ratio, high * ratio
+    return Fit(metric=metric, points=list(zip(sizes, values)), cls=result["class"],
+               confidence=result["confidence"], now=now, forecast=forecast, low=low,
+               high=high, noise=result["noise"], models=result["models"])
+
+
+def _run_time(run: Run) -> float:
+    """The run's duration, less the profiler's estimated cost when the run's
+    times are corrected for it."""
+    overhead = run.overhead
+    return max(0.0, run.duration - (overhead.estimate if overhead.corrected else 0.0))
+
+
+def _peak_memory(run: Run) -> float | None:
+    info = run.run_info
+    if info.get("peak_rss"):
+        return float(info["peak_rss"])
+    text = run.meta.get("peak_rss")
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+def _function_rows(sized_runs: list[tuple[float, Run]]) -> dict[tuple, dict[str, Any]]:
+    """Per function (keyed by name, file, line, kind): its stats in each run;
+    a function missing from a run counts as 0 there."""
+    rows: dict[tuple, dict[str, Any]] = {}
+    for index, (_size, run) in enumerate(sized_runs):
+        for stats in run.stats("tottime"):
+            key = (stats.name, stats.file, stats.line, stats.kind)
+            row = rows.setdefault(key, {"stats": stats, "per_run": {}})
+            row["per_run"][index] = stats
+    return rows
+
+
+def _metric_points(sized_runs: list[tuple[float, Run]], per_run: dict[int, FunctionStats],
+                   value: Callable[[FunctionStats], float]) -> list[tuple[float, float]]:
+    return [(size, value(per_run[index]) if index in per_run else 0.0)
+            for index, (size, _run) in enumerate(sized_runs)]
+
+
+def _optional_value(attribute: str) -> Callable[[FunctionStats], float]:
+    return lambda stats: float(getattr(stats, attribute) or 0.0)
+
+
+def build_forecast(sized_runs: list[tuple[float, Run]], target: float, *,
+                   seed: int = 0) -> Forecast:
+    """Fit every function's metrics and the run's time and peak memory."""
+    if not sized_runs:
+        raise UsageError("forecast: no runs")
+    sizes = sorted({size for size, _run in sized_runs})
+    single = len(sizes) < 2
+    functions: list[FunctionForecast] = []
+    for key, row in _function_rows(sized_runs).items():
+        stats: FunctionStats = row["stats"]
+        item = FunctionForecast(label=stats.label, name=stats.name, file=stats.file,
+                                line=stats.line, kind=stats.kind)
+        metrics = dict(FUNCTION_METRICS)
+        for name, (what, attribute, floor) in OPTIONAL_METRICS.items():
+            if all(getattr(s, attribute, None) is not None for s in row["per_run"].values()):
+                metrics[name] = (what, _optional_value(attribute), floor)
+        for name, (_what, value, floor) in metrics.items():
+            points = _metric_points(sized_runs, row["per_run"], value)
+            item.fits[name] = fit_series(name, points, target, floor, seed=seed,
+                                         scale_linearly=single and name == "calls")
+        functions.append(item)
+    total_now = sum(item.time.now for item in functions) or 1.0
+    total_target = sum(item.time.forecast for item in functions) or 1.0
+    for item in functions:
+        item.share_now = item.time.now / total_now
+        item.share_target = item.time.forecast / total_target
+        item.grows = (not single and item.share_target >= GROWS_MIN_SHARE
+                      and item.share_target >= GROWS_FACTOR * item.share_now)
+    functions.sort(key=lambda item: (-item.time.forecast, -item.time.now, item.label))
+    total_time = fit_series("run_time", [(size, _run_time(run)) for size, run in sized_runs],
+                            target, 1e-4, seed=seed)
+    memory_points = [(size, _peak_memory(run)) for size, run in sized_runs]
+    peak_memory = None
+    if all(value is not None for _size, value in memory_points):
+        peak_memory = fit_series("peak_memory", [(s, float(v or 0)) for s, v in memory_points],
+                                 target, 65536.0, seed=seed)
+    runs = [{"path": str(run.path) if run.path else None, "size": size}
+            for size, run in sized_runs]
+    return Forecast(target=target, sizes=sizes, runs=runs, functions=functions,
+                    total_time=total_time, peak_memory=peak_memory)
