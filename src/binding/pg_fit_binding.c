@@ -68,15 +68,16 @@ static PyObject *result_dict(const pg_fit_result_t *result)
 PyObject *pg_core_fit(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
-    static char *keywords[] = {"sizes", "values", "target", "floor", "bootstrap",
-                               "seed",  "level",  NULL};
+    static char *keywords[] = {"sizes", "values", "target", "floor", "min_noise",
+                               "bootstrap", "seed", "level", NULL};
     PyObject *sizes_object, *values_object;
-    pg_fit_options_t options = {.floor = 0.0, .bootstrap = 200, .seed = 0, .level = 0.9};
+    pg_fit_options_t options = {.floor = 0.0, .min_noise = 0.0, .bootstrap = 200, .seed = 0,
+                                .level = 0.9};
     unsigned int bootstrap = 200;
     unsigned long long seed = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOd|$dIKd:fit", keywords, &sizes_object,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOd|$ddIKd:fit", keywords, &sizes_object,
                                      &values_object, &options.target, &options.floor,
-                                     &bootstrap, &seed, &options.level))
+                                     &options.min_noise, &bootstrap, &seed, &options.level))
         return NULL;
     options.bootstrap = bootstrap;
     options.seed = seed;
@@ -89,7 +90,8 @@ PyObject *pg_core_fit(PyObject *module, PyObject *args, PyObject *kwargs)
                               &value_count) < 0)
         goto done;
     if (size_count != value_count || size_count == 0) {
-        PyErr_SetString(PyExc_ValueError, "fit: sizes and values must be non-empty and of equal length");
+        PyErr_SetString(PyExc_ValueError,
+                        "fit: sizes and values must be non-empty and of equal length");
         goto done;
     }
     if (size_count > PG_FIT_MAX_POINTS) {
@@ -101,7 +103,7 @@ PyObject *pg_core_fit(PyObject *module, PyObject *args, PyObject *kwargs)
     if (rc == PG_ERR_ARG) {
         PyErr_SetString(PyExc_ValueError,
                         "fit: sizes must be >= 1, values >= 0 and finite, target >= 1, "
-                        "0 < level < 1, floor >= 0");
+                        "0 < level < 1, floor >= 0, min_noise >= 0");
         goto done;
     }
     if (rc == PG_ERR_LIMIT) {

@@ -27,6 +27,7 @@ typedef struct fit_work {
     double g_target[PG_FIT_CLASS_COUNT];              /* f(target) / f(n_max) */
     double scale[PG_FIT_CLASS_COUNT];                 /* f(n_max): b (scaled) / scale = b */
     double floor;                                     /* noise floor, > 0 */
+    double extrapolation; /* log sd of the model error at the target (see extrapolation_error) */
     double median_noise; /* RMS log noise of a size's median, from the repeats (0 without):
                             differences in error below it are not evidence */
     double noise[PG_FIT_MAX_POINTS];                  /* log deviations to draw from */
@@ -99,6 +100,14 @@ static uint64_t next_random(uint64_t *state)
 static uint32_t random_below(uint64_t *state, uint32_t bound)
 {
     return (uint32_t)(((next_random(state) >> 11) * 0x1.0p-53) * bound);
+}
+
+/* A standard normal draw (Box-Muller). */
+static double random_normal(uint64_t *state)
+{
+    double u1 = ((next_random(state) >> 11) + 1.0) * 0x1.0p-53; /* (0, 1] */
+    double u2 = (next_random(state) >> 11) * 0x1.0p-53;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
 static double log_error(double value, double prediction, double floor)
@@ -260,7 +269,8 @@ static int prepare(fit_work_t *work, const double *n, const double *y, uint32_t 
     free(points);
     double largest = 0.0;
     for (uint32_t s = 0; s < work->sizes; s++) {
-        work->median[s] = median_of(work->values + work->start[s], work->start[s + 1] - work->start[s]);
+        uint32_t k = work->start[s + 1] - work->start[s];
+        work->median[s] = median_of(work->values + work->start[s], k);
         if (work->median[s] > largest)
             largest = work->median[s];
     }
@@ -305,7 +315,8 @@ static void build_noise(fit_work_t *work, const pg_fit_model_t *model, pg_fit_cl
         mean += e;
     }
     mean /= work->sizes;
-    double inflate = work->sizes > params ? sqrt((double)work->sizes / (work->sizes - params)) : 1.0;
+    double inflate =
+        work->sizes > params ? sqrt((double)work->sizes / (work->sizes - params)) : 1.0;
     for (uint32_t i = 0; i < work->noise_count; i++)
         work->noise[i] = (work->noise[i] - mean) * inflate;
 }
@@ -361,6 +372,8 @@ static int bootstrap(fit_work_t *work, const pg_fit_options_t *options, pg_fit_r
         pg_fit_model_t model = fit_one(work, class_, m, PG_FIT_MAX_SIZES, with_constant);
         double value = eval_target(work, class_, &model, options->target);
         double e = work->noise_count ? work->noise[random_below(&state, work->noise_count)] : 0.0;
+        e += sqrt(work->extrapolation * work->extrapolation +
+                  options->min_noise * options->min_noise) * random_normal(&state);
         value = ((value > 0 ? value : 0.0) + work->floor) * exp(e) - work->floor;
         forecasts[r] = value > 0 ? value : 0.0;
     }
@@ -384,13 +397,39 @@ static int check_input(const double *n, const double *y, uint32_t count,
         return PG_ERR_ARG;
     if (count > PG_FIT_MAX_POINTS || options->bootstrap > PG_FIT_MAX_BOOTSTRAP)
         return PG_ERR_LIMIT;
-    if (!(options->target >= 1.0) || !isfinite(options->target) || !(options->floor >= 0.0) ||
-        !isfinite(options->floor) || !(options->level > 0.0 && options->level < 1.0))
+    if (!(options->target >= 1.0) || !isfinite(options->target) ||
+        !(options->floor >= 0.0) || !isfinite(options->floor) ||
+        !(options->min_noise >= 0.0) || !isfinite(options->min_noise) ||
+        !(options->level > 0.0 && options->level < 1.0))
         return PG_ERR_ARG;
     for (uint32_t i = 0; i < count; i++)
         if (!(n[i] >= 1.0) || !isfinite(n[i]) || !(y[i] >= 0.0) || !isfinite(y[i]))
             return PG_ERR_ARG;
     return PG_OK;
+}
+
+/* The model error to expect at the target: the chosen class's error when
+ * it predicted the largest size from the smaller ones (its own error on
+ * the two points with two sizes; never below its cross-validated error),
+ * grown in proportion to how much further the target lies than that step,
+ * in log n. Noise alone does not cover a 100x extrapolation: a small
+ * misfit of the growth compounds with distance. */
+static double extrapolation_error(const fit_work_t *work, pg_fit_class_t chosen, double target)
+{
+    uint32_t last = work->sizes - 1;
+    double step = log(work->n[last] / work->n[last - 1]);
+    double distance = log(target / work->n[last]);
+    if (!(distance > 0) || !(step > 0))
+        return 0.0;
+    double error = cv_error(work, chosen, work->median);
+    if (work->sizes >= 3) {
+        pg_fit_model_t model = fit_one(work, chosen, work->median, last, 1);
+        double e = fabs(log_error(work->median[last], eval_scaled(work, chosen, &model, last),
+                                  work->floor));
+        if (e > error)
+            error = e;
+    }
+    return error * distance / step;
 }
 
 static double rms(const double *values, uint32_t count)
@@ -430,9 +469,11 @@ int pg_fit_series(const double *n, const double *y, uint32_t count,
     result->sizes = work->sizes;
     int repeats = count > work->sizes;
     work->median_noise = 0.0;
+    work->extrapolation = 0.0;
     if (repeats) { /* the noise of the repeats, known before any model */
         build_noise(work, NULL, PG_FIT_NONE, 1);
-        work->median_noise = rms(work->noise, work->noise_count) * sqrt((double)work->sizes / count);
+        double per_value = rms(work->noise, work->noise_count);
+        work->median_noise = per_value * sqrt((double)work->sizes / count);
     }
     double errors[PG_FIT_CLASS_COUNT];
     for (int c = 0; c < PG_FIT_CLASS_COUNT; c++)
@@ -450,6 +491,7 @@ int pg_fit_series(const double *n, const double *y, uint32_t count,
         double value = eval_target(work, result->chosen, &model, options->target);
         result->forecast = result->low = result->high = value > 0 ? value : 0.0;
         build_noise(work, &model, result->chosen, repeats);
+        work->extrapolation = extrapolation_error(work, result->chosen, options->target);
         if (options->bootstrap > 0 && (rc = bootstrap(work, options, result, &model, repeats)) < 0)
             goto done;
         fill_models(work, result, errors);

@@ -31,9 +31,14 @@
  * Interval and confidence: a seeded bootstrap. With repeats, each size's
  * values are resampled; otherwise the residuals of the chosen model are
  * (inflated for the parameters fitted). Each replicate selects its class
- * again and forecasts at the target, times a noise draw, so the interval is
- * a prediction interval that includes the doubt about the class. The
- * confidence is the share of replicates that selected the same class.
+ * again and forecasts at the target, times a noise draw (a resampled
+ * deviation, and a normal draw of the extrapolation error and min_noise),
+ * so the interval is a prediction interval that includes the doubt about
+ * the class and about the growth far beyond the measured sizes. The
+ * extrapolation error is the chosen model's error when it predicted the
+ * largest size from the smaller ones, grown in proportion to the distance
+ * to the target in log n. The confidence is the share of replicates that
+ * selected the same class.
  *
  * Everything here is pure computation: no allocation besides one work
  * buffer per call, no global state, deterministic for a given seed.
@@ -65,6 +70,9 @@ typedef struct pg_fit_options {
     double floor;       /* absolute noise floor of the values (e.g. a timer's
                            resolution), >= 0; 1e-6 x the largest median is
                            used when larger */
+    double min_noise;   /* log sd added to every forecast replicate, >= 0: how well a
+                           value reproduces between processes at best (e.g. 0.02 for
+                           wall times, 0 for exact counts) */
     uint32_t bootstrap; /* replicates; 0 = no interval (low = high = forecast,
                            confidence 0) */
     uint64_t seed;      /* bootstrap generator seed: same seed, same result */

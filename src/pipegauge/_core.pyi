@@ -117,6 +117,7 @@ def fit(
     target: float,
     *,
     floor: float = 0.0,
+    min_noise: float = 0.0,
     bootstrap: int = 200,
     seed: int = 0,
     level: float = 0.9,
@@ -131,7 +132,8 @@ def fit(
     class), "forecast", "low", "high", "noise" (RMS log noise), "sizes"
     (distinct), "models": [{"class", "a", "b", "cv_error" (None when not
     computed)}, ...] in class order}. floor: the values' absolute noise
-    floor. ValueError for bad input (sizes < 1, negative or non-finite
+    floor; min_noise: log sd every forecast carries at least (how well a
+    value reproduces between processes). ValueError for bad input (sizes < 1, negative or non-finite
     values, more than 64 sizes or 4096 points)."""
 
 def active() -> bool: ...

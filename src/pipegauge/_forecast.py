@@ -31,17 +31,23 @@ GROWS_MIN_SHARE = 0.05
 target is at least this and at least GROWS_FACTOR times its share now."""
 GROWS_FACTOR = 2.0
 
-# name -> (what it is, value from a function's stats, noise floor of the values)
-FUNCTION_METRICS: dict[str, tuple[str, Callable[[FunctionStats], float], float]] = {
-    "time": ("self time, s", lambda s: s.self_time, 1e-6),
-    "total": ("total time (with callees), s", lambda s: s.total_time, 1e-6),
-    "calls": ("calls", lambda s: float(s.calls), 0.5),
+TIME_REPRODUCIBILITY = 0.02
+"""Wall times of the same work in two processes differ by about this much
+(log sd) even on a quiet machine (clock calibration, frequency, caches):
+every time forecast carries at least this doubt."""
+
+# name -> (what it is, value from a function's stats, noise floor of the
+# values, least log sd of a forecast)
+FUNCTION_METRICS: dict[str, tuple[str, Callable[[FunctionStats], float], float, float]] = {
+    "time": ("self time, s", lambda s: s.self_time, 1e-6, TIME_REPRODUCIBILITY),
+    "total": ("total time (with callees), s", lambda s: s.total_time, 1e-6, TIME_REPRODUCIBILITY),
+    "calls": ("calls", lambda s: float(s.calls), 0.5, 0.0),
 }
 
 # Per-function columns that only some runs carry (the memory tracker's):
-# name -> (what it is, attribute of FunctionStats, noise floor).
-OPTIONAL_METRICS: dict[str, tuple[str, str, float]] = {
-    "alloc_bytes": ("allocated bytes", "alloc_bytes", 64.0),
+# name -> (what it is, attribute of FunctionStats, noise floor, least log sd).
+OPTIONAL_METRICS: dict[str, tuple[str, str, float, float]] = {
+    "alloc_bytes": ("allocated bytes", "alloc_bytes", 64.0, 0.01),
 }
 
 
@@ -148,13 +154,13 @@ def _median(values: Sequence[float]) -> float:
 
 
 def fit_series(metric: str, points: list[tuple[float, float]], target: float, floor: float,
-               *, scale_linearly: bool = False, seed: int = 0) -> Fit:
+               min_noise: float, *, scale_linearly: bool = False, seed: int = 0) -> Fit:
     """Fit (size, value) points; with one size and scale_linearly, the
     value is scaled by target / size (call counts) instead of kept."""
     sizes = [point[0] for point in points]
     values = [max(0.0, point[1]) for point in points]
-    result = _core.fit(sizes, values, target, floor=floor, bootstrap=BOOTSTRAP, seed=seed,
-                       level=LEVEL)
+    result = _core.fit(sizes, values, target, floor=floor, min_noise=min_noise,
+                       bootstrap=BOOTSTRAP, seed=seed, level=LEVEL)
     largest = max(sizes)
     now = _median([value for size, value in zip(sizes, values) if size == largest])
     forecast, low, high = result["forecast"], result["low"], result["high"]
@@ -219,12 +225,12 @@ def build_forecast(sized_runs: list[tuple[float, Run]], target: float, *,
         item = FunctionForecast(label=stats.label, name=stats.name, file=stats.file,
                                 line=stats.line, kind=stats.kind)
         metrics = dict(FUNCTION_METRICS)
-        for name, (what, attribute, floor) in OPTIONAL_METRICS.items():
+        for name, (what, attribute, floor, least) in OPTIONAL_METRICS.items():
             if all(getattr(s, attribute, None) is not None for s in row["per_run"].values()):
-                metrics[name] = (what, _optional_value(attribute), floor)
-        for name, (_what, value, floor) in metrics.items():
+                metrics[name] = (what, _optional_value(attribute), floor, least)
+        for name, (_what, value, floor, least) in metrics.items():
             points = _metric_points(sized_runs, row["per_run"], value)
-            item.fits[name] = fit_series(name, points, target, floor, seed=seed,
+            item.fits[name] = fit_series(name, points, target, floor, least, seed=seed,
                                          scale_linearly=single and name == "calls")
         functions.append(item)
     total_now = sum(item.time.now for item in functions) or 1.0
@@ -236,12 +242,12 @@ def build_forecast(sized_runs: list[tuple[float, Run]], target: float, *,
                       and item.share_target >= GROWS_FACTOR * item.share_now)
     functions.sort(key=lambda item: (-item.time.forecast, -item.time.now, item.label))
     total_time = fit_series("run_time", [(size, _run_time(run)) for size, run in sized_runs],
-                            target, 1e-4, seed=seed)
+                            target, 1e-4, TIME_REPRODUCIBILITY, seed=seed)
     memory_points = [(size, _peak_memory(run)) for size, run in sized_runs]
     peak_memory = None
     if all(value is not None for _size, value in memory_points):
         peak_memory = fit_series("peak_memory", [(s, float(v or 0)) for s, v in memory_points],
-                                 target, 65536.0, seed=seed)
+                                 target, 65536.0, 0.02, seed=seed)
     runs = [{"path": str(run.path) if run.path else None, "size": size}
             for size, run in sized_runs]
     return Forecast(target=target, sizes=sizes, runs=runs, functions=functions,

@@ -32,8 +32,8 @@ static double gaussian(uint64_t *state)
 
 static pg_fit_options_t options_for(double target)
 {
-    return (pg_fit_options_t){.target = target, .floor = 1e-7, .bootstrap = 200, .seed = 7,
-                              .level = 0.9};
+    return (pg_fit_options_t){.target = target, .floor = 1e-7, .min_noise = 0.0,
+                              .bootstrap = 200, .seed = 7, .level = 0.9};
 }
 
 static void test_exact_series(void)
