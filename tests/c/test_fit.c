@@ -130,6 +130,35 @@ static void test_outlier_repeat(void)
     PG_CHECK(result.high > result.low); /* the spread shows in the interval */
 }
 
+/* The interval grows with the distance to the target, and min_noise
+ * widens even an exact series' interval. */
+static void test_interval_width(void)
+{
+    double n[5], y[5];
+    uint64_t state = 5;
+    for (int i = 0; i < 5; i++) {
+        n[i] = sizes5[i];
+        y[i] = truth(PG_FIT_LINEAR, n[i]) * exp(0.02 * gaussian(&state));
+    }
+    pg_fit_options_t options = options_for(1e6);
+    pg_fit_result_t near, far;
+    PG_CHECK_RC(pg_fit_series(n, y, 5, &options, &near), PG_OK);
+    options.target = 1e8;
+    PG_CHECK_RC(pg_fit_series(n, y, 5, &options, &far), PG_OK);
+    PG_CHECK(near.chosen == PG_FIT_LINEAR && far.chosen == PG_FIT_LINEAR);
+    PG_CHECK(far.high / far.low > near.high / near.low);
+    double exact[5];
+    for (int i = 0; i < 5; i++)
+        exact[i] = truth(PG_FIT_LINEAR, n[i]);
+    options = options_for(1e7);
+    PG_CHECK_RC(pg_fit_series(n, exact, 5, &options, &near), PG_OK);
+    PG_CHECK_NEAR(near.high / near.low, 1.0, 1e-6);
+    options.min_noise = 0.05;
+    PG_CHECK_RC(pg_fit_series(n, exact, 5, &options, &far), PG_OK);
+    PG_CHECK(far.high / far.low > 1.1 && far.high / far.low < 1.5);
+    PG_CHECK(far.low < far.forecast && far.forecast < far.high);
+}
+
 static void test_few_sizes(void)
 {
     pg_fit_options_t options = options_for(1e6);
@@ -185,6 +214,9 @@ static void test_bad_input(void)
     options.level = 1.0;
     PG_CHECK_RC(pg_fit_series(n, y, 3, &options, &result), PG_ERR_ARG);
     options = options_for(1e4);
+    options.min_noise = -1.0;
+    PG_CHECK_RC(pg_fit_series(n, y, 3, &options, &result), PG_ERR_ARG);
+    options = options_for(1e4);
     options.bootstrap = PG_FIT_MAX_BOOTSTRAP + 1;
     PG_CHECK_RC(pg_fit_series(n, y, 3, &options, &result), PG_ERR_LIMIT);
     options = options_for(1e4);
@@ -209,6 +241,7 @@ int main(void)
     test_counts();
     test_noisy_series();
     test_outlier_repeat();
+    test_interval_width();
     test_few_sizes();
     test_deterministic();
     test_bad_input();
