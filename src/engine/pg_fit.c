@@ -14,6 +14,8 @@
 /* The power law is chosen only when its error times this is below the
  * chosen fixed class's. */
 #define POWER_FACTOR 2.0
+/* The least noise assumed for a size's median when weighing sizes. */
+#define LEAST_NOISE 0.005
 
 /* One series grouped by size, sizes ascending. Owned by one pg_fit_series
  * call (heap: it is too large for some thread stacks). */
@@ -28,8 +30,11 @@ typedef struct fit_work {
     double scale[PG_FIT_CLASS_COUNT];                 /* f(n_max): b (scaled) / scale = b */
     double floor;                                     /* noise floor, > 0 */
     double extrapolation; /* log sd of the model error at the target (see extrapolation_error) */
-    double median_noise; /* RMS log noise of a size's median, from the repeats (0 without):
-                            differences in error below it are not evidence */
+    double median_noise; /* RMS log noise of a size's median, from the repeats (0 without),
+                            precision-weighted: differences in error below it are not
+                            evidence */
+    double precision[PG_FIT_MAX_SIZES]; /* 1 / (noise of the size's median^2 + least^2):
+                                           precise sizes count more (1 without repeats) */
     double noise[PG_FIT_MAX_POINTS];                  /* log deviations to draw from */
     uint32_t noise_count;
     double sample[PG_FIT_MAX_POINTS];                 /* a bootstrap group's values */
@@ -130,10 +135,11 @@ static pg_fit_model_t fit_one(const fit_work_t *work, pg_fit_class_t class_, con
             continue;
         if (class_ == PG_FIT_POWER) { /* unweighted, in log-log space */
             double x = log(work->n[i]), z = log(m[i] > work->floor ? m[i] : work->floor);
-            s += 1, sg += x, sgg += x * x, sy += z, sgy += x * z;
+            double p = work->precision[i];
+            s += p, sg += p * x, sgg += p * x * x, sy += p * z, sgy += p * x * z;
             continue;
         }
-        double w = 1.0 / ((m[i] + work->floor) * (m[i] + work->floor));
+        double w = work->precision[i] / ((m[i] + work->floor) * (m[i] + work->floor));
         double g = work->g[class_][i];
         s += w, sg += w * g, sgg += w * g * g, sy += w * m[i], sgy += w * g * m[i];
     }
@@ -194,23 +200,25 @@ static double eval_target(const fit_work_t *work, pg_fit_class_t class_,
  * power law, exact on two points, gets INFINITY). */
 static double cv_error(const fit_work_t *work, pg_fit_class_t class_, const double *m)
 {
-    double sum = 0.0;
+    double sum = 0.0, weights = 0.0;
     if (work->sizes < 3) {
         if (class_ == PG_FIT_POWER)
             return INFINITY;
         pg_fit_model_t model = fit_one(work, class_, m, PG_FIT_MAX_SIZES, 0);
         for (uint32_t i = 0; i < work->sizes; i++) {
             double e = log_error(m[i], eval_scaled(work, class_, &model, i), work->floor);
-            sum += e * e;
+            sum += work->precision[i] * e * e;
+            weights += work->precision[i];
         }
-        return sqrt(sum / work->sizes);
+        return sqrt(sum / weights);
     }
     for (uint32_t skip = 0; skip < work->sizes; skip++) {
         pg_fit_model_t model = fit_one(work, class_, m, skip, 1);
         double e = log_error(m[skip], eval_scaled(work, class_, &model, skip), work->floor);
-        sum += e * e;
+        sum += work->precision[skip] * e * e;
+        weights += work->precision[skip];
     }
-    return sqrt(sum / work->sizes);
+    return sqrt(sum / weights);
 }
 
 /* The class chosen for locations m; errors[] receives every class's error.
@@ -408,6 +416,37 @@ static int check_input(const double *n, const double *y, uint32_t count,
     return PG_OK;
 }
 
+/* Precision weights from the repeats: each size's median has noise
+ * sd / sqrt(k) (sd from its own k values, never below least), and is
+ * weighed by its inverse square, so a run at a small size disturbed by a
+ * busy machine does not outvote the precise large sizes. Without repeats
+ * every size weighs 1 and there is no noise margin. */
+static void weigh_sizes(fit_work_t *work, int repeats, double least)
+{
+    work->median_noise = 0.0;
+    for (uint32_t s = 0; s < work->sizes; s++)
+        work->precision[s] = 1.0;
+    if (!repeats)
+        return;
+    if (least < LEAST_NOISE)
+        least = LEAST_NOISE;
+    double weighted = 0.0, weights = 0.0;
+    for (uint32_t s = 0; s < work->sizes; s++) {
+        uint32_t k = work->start[s + 1] - work->start[s];
+        double sum = 0.0;
+        for (uint32_t i = work->start[s]; i < work->start[s + 1]; i++) {
+            double e = log_error(work->values[i], work->median[s], work->floor);
+            sum += e * e;
+        }
+        double variance = k > 1 ? sum / (k - 1) / k : 0.0; /* of the median, roughly */
+        variance += least * least;
+        work->precision[s] = 1.0 / variance;
+        weighted += variance * work->precision[s];
+        weights += work->precision[s];
+    }
+    work->median_noise = sqrt(weighted / weights);
+}
+
 /* The model error to expect at the target: the chosen class's error when
  * it predicted the largest size from the smaller ones (its own error on
  * the two points with two sizes; never below its cross-validated error),
@@ -468,13 +507,8 @@ int pg_fit_series(const double *n, const double *y, uint32_t count,
     memset(result, 0, sizeof *result);
     result->sizes = work->sizes;
     int repeats = count > work->sizes;
-    work->median_noise = 0.0;
     work->extrapolation = 0.0;
-    if (repeats) { /* the noise of the repeats, known before any model */
-        build_noise(work, NULL, PG_FIT_NONE, 1);
-        double per_value = rms(work->noise, work->noise_count);
-        work->median_noise = per_value * sqrt((double)work->sizes / count);
-    }
+    weigh_sizes(work, repeats, options->min_noise);
     double errors[PG_FIT_CLASS_COUNT];
     for (int c = 0; c < PG_FIT_CLASS_COUNT; c++)
         errors[c] = INFINITY;

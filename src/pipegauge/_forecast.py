@@ -65,12 +65,13 @@ class Fit:
     high: float
     noise: float  # RMS log noise of one value
     models: list[dict[str, Any]]  # every class: {"class", "a", "b", "cv_error"}
+    method: str = "fit"  # "fit", or "sum" (the run's time: the functions' forecasts added up)
 
     def to_json(self) -> dict[str, Any]:
         return {"class": self.cls, "confidence": self.confidence, "now": self.now,
                 "forecast": self.forecast, "low": self.low, "high": self.high,
-                "noise": self.noise, "points": [list(point) for point in self.points],
-                "models": self.models}
+                "noise": self.noise, "method": self.method,
+                "points": [list(point) for point in self.points], "models": self.models}
 
 
 @dataclass
@@ -212,6 +213,28 @@ def _optional_value(attribute: str) -> Callable[[FunctionStats], float]:
     return lambda stats: float(getattr(stats, attribute) or 0.0)
 
 
+def _sum_of_functions(run_times: list[tuple[float, float]],
+                      functions: list[FunctionForecast]) -> Fit:
+    """The run's time at the target: the functions' self-time forecasts
+    added up (a run mixes classes, which no single class fits), times the
+    ratio of the run's time to that sum at the largest measured size
+    (threads overlap; a little time is outside any function). The interval
+    adds the functions' deviations in quadrature (independent errors). The
+    class shown is the one of the largest function at the target."""
+    largest = max(size for size, _time in run_times)
+    now = _median([time for size, time in run_times if size == largest])
+    summed_now = sum(item.time.now for item in functions)
+    ratio = now / summed_now if summed_now > 0 else 1.0
+    forecast = sum(item.time.forecast for item in functions)
+    below = sum((item.time.forecast - item.time.low) ** 2 for item in functions) ** 0.5
+    above = sum((item.time.high - item.time.forecast) ** 2 for item in functions) ** 0.5
+    top = max(functions, key=lambda item: item.time.forecast, default=None)
+    return Fit(metric="run_time", points=run_times, cls=top.time.cls if top else "none",
+               confidence=top.time.confidence if top else 0.0, now=now,
+               forecast=ratio * forecast, low=ratio * max(0.0, forecast - below),
+               high=ratio * (forecast + above), noise=0.0, models=[], method="sum")
+
+
 def build_forecast(sized_runs: list[tuple[float, Run]], target: float, *,
                    seed: int = 0) -> Forecast:
     """Fit every function's metrics and the run's time and peak memory."""
@@ -241,8 +264,11 @@ def build_forecast(sized_runs: list[tuple[float, Run]], target: float, *,
         item.grows = (not single and item.share_target >= GROWS_MIN_SHARE
                       and item.share_target >= GROWS_FACTOR * item.share_now)
     functions.sort(key=lambda item: (-item.time.forecast, -item.time.now, item.label))
-    total_time = fit_series("run_time", [(size, _run_time(run)) for size, run in sized_runs],
-                            target, 1e-4, TIME_REPRODUCIBILITY, seed=seed)
+    run_times = [(size, _run_time(run)) for size, run in sized_runs]
+    if single:
+        total_time = fit_series("run_time", run_times, target, 1e-4, TIME_REPRODUCIBILITY, seed=seed)
+    else:
+        total_time = _sum_of_functions(run_times, functions)
     memory_points = [(size, _peak_memory(run)) for size, run in sized_runs]
     peak_memory = None
     if all(value is not None for _size, value in memory_points):

@@ -35,6 +35,10 @@ def _short_name(item: FunctionForecast) -> str:
 def _run_lines(title: str, fit: Fit, target: float, formatter: Callable[[float], str]) -> list[str]:
     if fit.cls == "none":
         text = f"{title} {formatter(fit.now)} at the measured size (no model: one size)"
+    elif fit.method == "sum":
+        text = (f"{title} {formatter(fit.now)} now -> {formatter(fit.forecast)} at "
+                f"n={short_size(target)} (the functions' forecasts added up; the largest "
+                f"grows as {fit.cls}), {LEVEL:.0%} interval {formatter(fit.low)}-{formatter(fit.high)}")
     else:
         text = (f"{title} {formatter(fit.now)} now -> {formatter(fit.forecast)} at "
                 f"n={short_size(target)}, {fit.cls} (confidence {fit.confidence:.0%}), "

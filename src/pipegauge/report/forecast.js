@@ -46,9 +46,11 @@ const CLASSES = ["O(1)", "O(log n)", "O(n)", "O(n log n)", "O(n^2)", "O(n^3)", "
 
 const Fit = {
   /* The chosen model of fit at size n (the engine's formulas). */
+  /* Whether fit has one model to draw (not "none", not a sum of functions). */
+  drawable(fit) { return fit.method !== "sum" && CLASSES.indexOf(fit["class"]) >= 0; },
   value(fit, n) {
     const index = CLASSES.indexOf(fit["class"]);
-    if (index < 0) return NaN;
+    if (index < 0 || !fit.models[index]) return NaN;
     const m = fit.models[index];
     const growth = [1, Math.log(n), n, n * Math.log(n), n * n, n * n * n][index];
     return index === 6 ? m.a * Math.pow(n, m.b) : m.a + m.b * growth;
@@ -59,7 +61,7 @@ const Fit = {
     const sizes = fit.points.map(p => p[0]);
     const nMin = Math.min(...sizes), nMax = Math.max(...sizes, target);
     const curve = [];
-    if (fit["class"] !== "none") {
+    if (Fit.drawable(fit)) {
       for (let i = 0; i <= 60; i++) {
         const n = Math.pow(10, Math.log10(nMin) + (Math.log10(nMax) - Math.log10(nMin)) * i / 60);
         const v = Fit.value(fit, n);
@@ -70,12 +72,12 @@ const Fit = {
      * prediction interval at the target (interpolated in log-log space). */
     const last = Math.max(...sizes);
     const band = [];
-    const atLast = fit["class"] !== "none" ? Fit.value(fit, last) : fit.now;
+    const atLast = Fit.drawable(fit) ? Fit.value(fit, last) : fit.now;
     if (fit.low > 0 && fit.high > 0 && atLast > 0 && target > last) {
       for (let i = 0; i <= 20; i++) {
         const t = i / 20;
         const n = Math.pow(10, Math.log10(last) + (Math.log10(target) - Math.log10(last)) * t);
-        const mid = fit["class"] !== "none" ? Fit.value(fit, n) : atLast;
+        const mid = Fit.drawable(fit) ? Fit.value(fit, n) : atLast * Math.pow(fit.forecast / atLast, t);
         const lo = mid * Math.pow(fit.low / fit.forecast, t), hi = mid * Math.pow(fit.high / fit.forecast, t);
         band.push([n, lo, hi]);
       }
@@ -112,6 +114,11 @@ function section(id, title) {
 
 function fitLine(label, fit, data, format) {
   if (fit["class"] === "none") return label + ": " + format(fit.now) + " (no model: one size)";
+  if (fit.method === "sum") {
+    return label + ": " + format(fit.now) + " now \u2192 " + format(fit.forecast) + " at n=" + Format.size(data.target) +
+      " (the functions' forecasts added up; the largest grows as " + fit["class"] + "), " +
+      Math.round(100 * data.level) + "% interval " + format(fit.low) + " \u2013 " + format(fit.high);
+  }
   return label + ": " + format(fit.now) + " now \u2192 " + format(fit.forecast) + " at n=" + Format.size(data.target) +
     ", " + fit["class"] + " (confidence " + Format.percent(fit.confidence) + "), " +
     Math.round(100 * data.level) + "% interval " + format(fit.low) + " \u2013 " + format(fit.high);
