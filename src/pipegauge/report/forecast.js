@@ -186,7 +186,7 @@ function drawChart(svg, fit, data, format) {
 const state = { func: -1, metric: "time", geometry: null };
 
 function renderChart(data) {
-  const body = section("chart", "Fit");
+  const body = section("fit", "Fit");
   const select = Dom.el("select", { id: "pg-metric", onchange: () => { state.metric = select.value; update(); } });
   const title = Dom.el("div", { id: "pg-chart-title", class: "mono" });
   const svg = Dom.svg("svg", { id: "pg-chart", viewBox: "0 0 " + W + " " + H, width: W, height: H });
