@@ -78,6 +78,7 @@ def test_known_functions_are_classified_correctly_in_90_percent_of_trials(synthe
     correct = {kind: 0 for kind in EXPECTED}
     for kind, item in functions:
         correct[kind] += item["metrics"]["time"]["class"] == EXPECTED[kind]
+    print(f"classified correctly: {correct} of {TRIALS} each")
     # THEN at least 90% of the trials get the right class, and every kind does at least 80%
     assert sum(correct.values()) >= 0.9 * len(functions), correct
     assert all(count >= 0.8 * TRIALS for count in correct.values()), correct
@@ -97,6 +98,7 @@ def test_forecast_at_100x_is_within_25_percent_and_intervals_cover(synthetic):
         covered += fit["low"] <= truth <= fit["high"]
     errors.sort()
     median = 0.5 * (errors[(len(errors) - 1) // 2] + errors[len(errors) // 2])
+    print(f"median forecast error {median:.3%}, intervals covering {covered} of {len(cases)}")
     # THEN the median function is forecast within +-25%, and the 90%
     # intervals cover the measured value in at least 80% of the cases
     assert median <= 0.25, errors
@@ -173,7 +175,7 @@ REAL_PROGRAM = """
         return count
 
     def setup():
-        return sum(range(4_000_000))
+        return sum(range(2_000_000))
 
     setup()
     pairs(load(n))
@@ -184,7 +186,7 @@ def test_scale_on_real_work_substitutes_n_and_flags_the_quadratic(tmp_path):
     # GIVEN a program with real work: a fixed setup, a linear load and a quadratic pairing
     (tmp_path / "job.py").write_text(textwrap.dedent(REAL_PROGRAM))
     # WHEN it is scaled with {n} in its arguments
-    result = run_cli("scale", "--sizes", "50,100,200,400", "--repeat", "2", "--target", "4000",
+    result = run_cli("scale", "--sizes", "50,100,200,400,800", "--repeat", "3", "--target", "8000",
                      "--json", "out.json", "--", "job.py", "--rows", "{n}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "out.json").read_text())
@@ -192,10 +194,11 @@ def test_scale_on_real_work_substitutes_n_and_flags_the_quadratic(tmp_path):
     # THEN the program saw the size three ways (it asserts so); exact call
     # counts give exact classes
     assert by_name["row"]["metrics"]["calls"]["class"] == "O(n)"
-    assert by_name["row"]["metrics"]["calls"]["forecast"] == pytest.approx(4000, rel=1e-6)
+    assert by_name["row"]["metrics"]["calls"]["forecast"] == pytest.approx(8000, rel=1e-6)
     assert by_name["load"]["metrics"]["calls"]["class"] == "O(1)"
-    # AND real times on a shared machine are noisy: the quadratic's time is
-    # at least super-linear, and it leads the forecast
+    # AND real times on a shared machine are noisy (one run of three may be
+    # descheduled): the quadratic's time is at least super-linear, and it
+    # leads the forecast
     assert by_name["pairs"]["metrics"]["time"]["class"] in ("O(n^2)", "O(n^3)", "O(n^k)")
     assert data["functions"][0]["name"] == "pairs"
     # AND its share grows, and the table says so
@@ -203,11 +206,11 @@ def test_scale_on_real_work_substitutes_n_and_flags_the_quadratic(tmp_path):
     assert by_name["pairs"]["share_target"] > 2 * by_name["pairs"]["share_now"]
     assert "growing share of the time" in result.stdout
     flag = next(line for line in result.stdout.splitlines() if line.startswith("  pairs: "))
-    assert "of time now" in flag and "at n=4000 (O(n" in flag
+    assert "of time now" in flag and "at n=8000 (O(n" in flag
     # AND the run directories live under .pipegauge/scale/ by default
     scale_dirs = list((tmp_path / ".pipegauge" / "scale").iterdir())
     assert len(scale_dirs) == 1 and (scale_dirs[0] / "forecast.html").is_file()
-    assert len([path for path in scale_dirs[0].iterdir() if path.is_dir()]) == 8
+    assert len([path for path in scale_dirs[0].iterdir() if path.is_dir()]) == 15
 
 
 def test_one_size_says_no_model_and_scales_calls(tmp_path):
