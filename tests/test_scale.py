@@ -22,7 +22,7 @@ import pytest
 from conftest import TIMEOUT_S, Result, assert_one_error_line, child_env, pipegauge_command
 
 import pipegauge
-from pipegauge import _core
+from pipegauge import FunctionStats, _core
 
 SYNTHETIC = Path(__file__).resolve().parent / "scaling_synthetic.py"
 SIZES = "1000,3162,10000,31623,100000"
@@ -252,6 +252,29 @@ def test_bad_input_is_one_error_line(tmp_path, args, message):
     result = run_cli(*args, cwd=tmp_path)
     line = assert_one_error_line(Result(result.returncode, result.stdout, result.stderr, tmp_path))
     assert message in line, line
+
+
+@pytest.mark.skipif("metrics" not in FunctionStats.__dataclass_fields__,
+                    reason="needs per-function resource columns (the memory tracker)")
+def test_allocated_bytes_are_fitted_when_runs_carry_them(tmp_path):
+    # GIVEN a function whose allocations grow linearly with n
+    (tmp_path / "job.py").write_text(textwrap.dedent("""
+        import pipegauge
+
+        def build(n):
+            return [str(i) * 3 for i in range(n)]
+
+        build(pipegauge.scale_param(1000))
+    """))
+    # WHEN it is scaled
+    result = run_cli("scale", "--sizes", "10000,20000,40000,80000", "--target", "1e6",
+                     "--json", "out.json", "job.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # THEN its allocated bytes are fitted as O(n), like its time and calls
+    build = next(item for item in json.loads((tmp_path / "out.json").read_text())["functions"]
+                 if item["name"] == "build")
+    assert build["metrics"]["mem.alloc_bytes"]["class"] == "O(n)"
+    assert build["metrics"]["mem.alloc_bytes"]["forecast"] > 12 * build["metrics"]["mem.alloc_bytes"]["now"]
 
 
 # --------------------------------------------------------------- API, engine

@@ -2,8 +2,9 @@
 and metric out (the statistics are the C engine's: ``_core.fit``).
 
 Every per-function numeric column is fitted the same way, through
-FUNCTION_METRICS (and OPTIONAL_METRICS, fitted only when every run carries
-them); stages plug in later as more rows through the same path. Run-level
+FUNCTION_METRICS and the resource columns the runs carry (allocated bytes,
+CPU time, ...: fitted only when every run has them); stages plug in later
+as more rows through the same path. Run-level
 series: the run's time and its peak memory.
 """
 
@@ -44,11 +45,16 @@ FUNCTION_METRICS: dict[str, tuple[str, Callable[[FunctionStats], float], float, 
     "calls": ("calls", lambda s: float(s.calls), 0.5, 0.0),
 }
 
-# Per-function columns that only some runs carry (the memory tracker's):
-# name -> (what it is, attribute of FunctionStats, noise floor, least log sd).
-OPTIONAL_METRICS: dict[str, tuple[str, str, float, float]] = {
-    "alloc_bytes": ("allocated bytes", "alloc_bytes", 64.0, 0.01),
-}
+# Per-function resource columns (FunctionStats.metrics: name -> (exclusive,
+# inclusive), e.g. "mem.alloc_bytes", "cpu.ns"), fitted on the function's
+# own (exclusive) value when every run carries the column. By the name's
+# unit: (noise floor, least log sd of a forecast).
+def _metric_noise(name: str) -> tuple[float, float]:
+    if name.endswith("bytes"):
+        return 64.0, 0.01
+    if name.endswith(".ns"):
+        return 1000.0, TIME_REPRODUCIBILITY
+    return 0.5, 0.0
 
 
 @dataclass
@@ -209,8 +215,24 @@ def _metric_points(sized_runs: list[tuple[float, Run]], per_run: dict[int, Funct
             for index, (size, _run) in enumerate(sized_runs)]
 
 
-def _optional_value(attribute: str) -> Callable[[FunctionStats], float]:
-    return lambda stats: float(getattr(stats, attribute) or 0.0)
+def _resource_value(name: str) -> Callable[[FunctionStats], float]:
+    """A resource column's exclusive value (0 where the function lacks it)."""
+    def value(stats: FunctionStats) -> float:
+        pair = (getattr(stats, "metrics", None) or {}).get(name)
+        return float(pair[0]) if pair else 0.0
+    return value
+
+
+def _resource_columns(sized_runs: list[tuple[float, Run]]) -> list[str]:
+    """The resource columns every run carries (none before the resource
+    tracker records any)."""
+    common: set[str] | None = None
+    for _size, run in sized_runs:
+        names: set[str] = set()
+        for stats in run.stats("tottime"):
+            names.update(getattr(stats, "metrics", None) or {})
+        common = names if common is None else common & names
+    return sorted(common or ())
 
 
 def _sum_of_functions(run_times: list[tuple[float, float]],
@@ -243,14 +265,13 @@ def build_forecast(sized_runs: list[tuple[float, Run]], target: float, *,
     sizes = sorted({size for size, _run in sized_runs})
     single = len(sizes) < 2
     functions: list[FunctionForecast] = []
-    for key, row in _function_rows(sized_runs).items():
+    metrics = dict(FUNCTION_METRICS)
+    for name in _resource_columns(sized_runs):
+        metrics[name] = (name, _resource_value(name), *_metric_noise(name))
+    for row in _function_rows(sized_runs).values():
         stats: FunctionStats = row["stats"]
         item = FunctionForecast(label=stats.label, name=stats.name, file=stats.file,
                                 line=stats.line, kind=stats.kind)
-        metrics = dict(FUNCTION_METRICS)
-        for name, (what, attribute, floor, least) in OPTIONAL_METRICS.items():
-            if all(getattr(s, attribute, None) is not None for s in row["per_run"].values()):
-                metrics[name] = (what, _optional_value(attribute), floor, least)
         for name, (_what, value, floor, least) in metrics.items():
             points = _metric_points(sized_runs, row["per_run"], value)
             item.fits[name] = fit_series(name, points, target, floor, least, seed=seed,

@@ -37,10 +37,17 @@ const METRICS = {
   time: { label: "Self time", format: Format.time },
   total: { label: "Total time", format: Format.time },
   calls: { label: "Calls", format: Format.count },
-  alloc_bytes: { label: "Allocated bytes", format: Format.bytes },
+  "mem.alloc_bytes": { label: "Allocated bytes", format: Format.bytes },
   run_time: { label: "Run time", format: Format.time },
   peak_memory: { label: "Peak memory", format: Format.bytes },
 };
+
+/* A resource column's format by its unit ("mem.peak_bytes", "cpu.ns", counts). */
+function metricFormat(name) {
+  if (/bytes$/.test(name)) return Format.bytes;
+  if (/\.ns$/.test(name)) return ns => Format.time(ns * 1e-9);
+  return Format.count;
+}
 
 const CLASSES = ["O(1)", "O(log n)", "O(n)", "O(n log n)", "O(n^2)", "O(n^3)", "O(n^k)"];
 
@@ -204,7 +211,7 @@ function renderChart(data) {
     if (!s.fits[state.metric]) state.metric = select.options[0].value;
     select.value = state.metric;
     const fit = s.fits[state.metric];
-    const format = (METRICS[state.metric] || METRICS.calls).format;
+    const format = METRICS[state.metric] ? METRICS[state.metric].format : metricFormat(state.metric);
     title.textContent = s.name;
     state.geometry = drawChart(svg, fit, data, format);
     caption.textContent = fitLine(METRICS[state.metric] ? METRICS[state.metric].label : state.metric, fit, data, format) +
