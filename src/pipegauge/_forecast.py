@@ -10,6 +10,7 @@ series: the run's time and its peak memory.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,9 @@ BOOTSTRAP = 200
 
 LEVEL = 0.9
 """Coverage of the prediction intervals."""
+
+MAX_SIZES = 64  # the engine's limits on one series (pg_fit.h)
+MAX_RUNS = 4096
 
 GROWS_MIN_SHARE = 0.05
 """A function is flagged as growing when its share of the time at the
@@ -57,6 +61,12 @@ def _metric_noise(name: str) -> tuple[float, float]:
     return 0.5, 0.0
 
 
+def _finite(value: float) -> float | None:
+    """JSON has no infinity: a forecast that overflows (a steep power law
+    far out) is written as null."""
+    return value if math.isfinite(value) else None
+
+
 @dataclass
 class Fit:
     """One fitted series: a metric of a function, or of the whole run."""
@@ -75,8 +85,8 @@ class Fit:
 
     def to_json(self) -> dict[str, Any]:
         return {"class": self.cls, "confidence": self.confidence, "now": self.now,
-                "forecast": self.forecast, "low": self.low, "high": self.high,
-                "noise": self.noise, "method": self.method,
+                "forecast": _finite(self.forecast), "low": _finite(self.low),
+                "high": _finite(self.high), "noise": self.noise, "method": self.method,
                 "points": [list(point) for point in self.points], "models": self.models}
 
 
@@ -263,6 +273,9 @@ def build_forecast(sized_runs: list[tuple[float, Run]], target: float, *,
     if not sized_runs:
         raise UsageError("forecast: no runs")
     sizes = sorted({size for size, _run in sized_runs})
+    if len(sizes) > MAX_SIZES or len(sized_runs) > MAX_RUNS:
+        raise UsageError(f"forecast: at most {MAX_SIZES} distinct sizes and {MAX_RUNS} runs "
+                         f"(got {len(sizes)} sizes, {len(sized_runs)} runs)")
     single = len(sizes) < 2
     functions: list[FunctionForecast] = []
     metrics = dict(FUNCTION_METRICS)
