@@ -28,7 +28,7 @@ SYNTHETIC = Path(__file__).resolve().parent / "scaling_synthetic.py"
 SIZES = "1000,3162,10000,31623,100000"
 TARGET = 10_000_000  # 100x the largest measured size
 TRIALS = 20  # independent copies of each synthetic function
-TARGET_TRIALS = 8  # copies measured at the target (0.64 s each)
+TARGET_TRIALS = 8  # copies measured at the target (0.64 s each, twice)
 EXPECTED = {"constant": "O(1)", "linear": "O(n)", "nlogn": "O(n log n)", "quadratic": "O(n^2)"}
 
 
@@ -40,17 +40,21 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """`pipegauge scale` over the synthetic program (5 sizes x 3 repeats),
-    and one run at the target size."""
+    and two runs at the target size."""
     work = tmp_path_factory.mktemp("synthetic")
     scaled = run_cli("scale", "--sizes", SIZES, "--repeat", "3", "--target", str(TARGET),
                      "--no-builtins", "-o", "scale", "--json", "forecast.json", "--", str(SYNTHETIC),
                      cwd=work, env={"PIPEGAUGE_SYNTH_TRIALS": str(TRIALS)})
     assert scaled.returncode == 0, scaled.stderr
-    truth = run_cli("run", "--no-builtins", "-o", "truth", str(SYNTHETIC), cwd=work,
-                    env={"PIPEGAUGE_SYNTH_TRIALS": str(TARGET_TRIALS), "PIPEGAUGE_N": str(TARGET)})
-    assert truth.returncode == 0, truth.stderr
-    measured = {stats.name: stats.self_time
-                for stats in pipegauge.Run.load(work / "truth" / "profile.pgprof").stats()}
+    # The target measured like the sizes are fitted: the faster of two runs
+    # (a descheduled run on a busy machine is slower, never faster).
+    measured: dict[str, float] = {}
+    for attempt in (1, 2):
+        truth = run_cli("run", "--no-builtins", "-o", f"truth{attempt}", str(SYNTHETIC), cwd=work,
+                        env={"PIPEGAUGE_SYNTH_TRIALS": str(TARGET_TRIALS), "PIPEGAUGE_N": str(TARGET)})
+        assert truth.returncode == 0, truth.stderr
+        for stats in pipegauge.Run.load(work / f"truth{attempt}" / "profile.pgprof").stats():
+            measured[stats.name] = min(stats.self_time, measured.get(stats.name, float("inf")))
     data = json.loads((work / "forecast.json").read_text())
     return {"work": work, "stdout": scaled.stdout, "stderr": scaled.stderr, "data": data,
             "measured": measured}
@@ -186,7 +190,7 @@ def test_scale_on_real_work_substitutes_n_and_flags_the_quadratic(tmp_path):
     # GIVEN a program with real work: a fixed setup, a linear load and a quadratic pairing
     (tmp_path / "job.py").write_text(textwrap.dedent(REAL_PROGRAM))
     # WHEN it is scaled with {n} in its arguments
-    result = run_cli("scale", "--sizes", "50,100,200,400,800", "--repeat", "3", "--target", "8000",
+    result = run_cli("scale", "--sizes", "25,50,100,200,400", "--repeat", "3", "--target", "4000",
                      "--json", "out.json", "--", "job.py", "--rows", "{n}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads((tmp_path / "out.json").read_text())
@@ -194,7 +198,7 @@ def test_scale_on_real_work_substitutes_n_and_flags_the_quadratic(tmp_path):
     # THEN the program saw the size three ways (it asserts so); exact call
     # counts give exact classes
     assert by_name["row"]["metrics"]["calls"]["class"] == "O(n)"
-    assert by_name["row"]["metrics"]["calls"]["forecast"] == pytest.approx(8000, rel=1e-6)
+    assert by_name["row"]["metrics"]["calls"]["forecast"] == pytest.approx(4000, rel=1e-6)
     assert by_name["load"]["metrics"]["calls"]["class"] == "O(1)"
     # AND real times on a shared machine are noisy (one run of three may be
     # descheduled): the quadratic's time is at least super-linear, and it
@@ -206,7 +210,7 @@ def test_scale_on_real_work_substitutes_n_and_flags_the_quadratic(tmp_path):
     assert by_name["pairs"]["share_target"] > 2 * by_name["pairs"]["share_now"]
     assert "growing share of the time" in result.stdout
     flag = next(line for line in result.stdout.splitlines() if line.startswith("  pairs: "))
-    assert "of time now" in flag and "at n=8000 (O(n" in flag
+    assert "of time now" in flag and "at n=4000 (O(n" in flag
     # AND the run directories live under .pipegauge/scale/ by default
     scale_dirs = list((tmp_path / ".pipegauge" / "scale").iterdir())
     assert len(scale_dirs) == 1 and (scale_dirs[0] / "forecast.html").is_file()

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Copy a sequence of numbers into an owned array (*out, free() it);
  * -1 with an exception set on failure. */
@@ -69,16 +70,26 @@ PyObject *pg_core_fit(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
     static char *keywords[] = {"sizes", "values", "target", "floor", "min_noise",
-                               "bootstrap", "seed", "level", NULL};
+                               "bootstrap", "seed", "level", "location", NULL};
     PyObject *sizes_object, *values_object;
     pg_fit_options_t options = {.floor = 0.0, .min_noise = 0.0, .bootstrap = 200, .seed = 0,
                                 .level = 0.9};
     unsigned int bootstrap = 200;
     unsigned long long seed = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOd|$ddIKd:fit", keywords, &sizes_object,
+    const char *location = "median";
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOd|$ddIKds:fit", keywords, &sizes_object,
                                      &values_object, &options.target, &options.floor,
-                                     &options.min_noise, &bootstrap, &seed, &options.level))
+                                     &options.min_noise, &bootstrap, &seed, &options.level,
+                                     &location))
         return NULL;
+    if (strcmp(location, "median") == 0) {
+        options.location = PG_FIT_MEDIAN;
+    } else if (strcmp(location, "minimum") == 0) {
+        options.location = PG_FIT_MINIMUM;
+    } else {
+        PyErr_SetString(PyExc_ValueError, "fit: location must be 'median' or 'minimum'");
+        return NULL;
+    }
     options.bootstrap = bootstrap;
     options.seed = seed;
     double *sizes = NULL, *values = NULL;

@@ -207,7 +207,8 @@ static PyMethodDef core_methods[] = {
     {"prune", (PyCFunction)(void (*)(void))pg_core_prune, METH_VARARGS | METH_KEYWORDS,
      "prune(profile, *, min_fraction, max_nodes) -> Profile: merge small nodes into 'other'"},
     {"fit", (PyCFunction)(void (*)(void))pg_core_fit, METH_VARARGS | METH_KEYWORDS,
-     "fit(sizes, values, target, *, floor=0.0, min_noise=0.0, bootstrap=200, seed=0, level=0.9) -> dict"},
+     "fit(sizes, values, target, *, floor=0.0, min_noise=0.0, bootstrap=200, seed=0, level=0.9, "
+     "location='median') -> dict"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -24,7 +24,9 @@ typedef struct fit_work {
     double n[PG_FIT_MAX_SIZES];                       /* the sizes, ascending */
     uint32_t start[PG_FIT_MAX_SIZES + 1];             /* group s is values[start[s]..start[s+1]) */
     double values[PG_FIT_MAX_POINTS];                 /* sorted within each group */
-    double median[PG_FIT_MAX_SIZES];                  /* each group's median */
+    double median[PG_FIT_MAX_SIZES];                  /* each group's location: its median,
+                                                         or its minimum (options) */
+    pg_fit_location_t location;                       /* which of the two */
     double g[PG_FIT_CLASS_COUNT][PG_FIT_MAX_SIZES];   /* f(n) / f(n_max) per fixed class */
     double g_target[PG_FIT_CLASS_COUNT];              /* f(target) / f(n_max) */
     double scale[PG_FIT_CLASS_COUNT];                 /* f(n_max): b (scaled) / scale = b */
@@ -251,6 +253,12 @@ static double median_of(const double *sorted, uint32_t count)
     return count % 2 ? sorted[count / 2] : 0.5 * (sorted[count / 2 - 1] + sorted[count / 2]);
 }
 
+/* A group's location: its median or its minimum (sorted ascending). */
+static double location_of(const fit_work_t *work, const double *sorted, uint32_t count)
+{
+    return work->location == PG_FIT_MINIMUM ? sorted[0] : median_of(sorted, count);
+}
+
 /* Sort and group the input; medians, floor and scaled growth terms. */
 static int prepare(fit_work_t *work, const double *n, const double *y, uint32_t count,
                    const pg_fit_options_t *options)
@@ -262,6 +270,7 @@ static int prepare(fit_work_t *work, const double *n, const double *y, uint32_t 
         points[i] = (fit_point_t){n[i], y[i]};
     qsort(points, count, sizeof *points, compare_points);
     work->sizes = 0;
+    work->location = options->location;
     for (uint32_t i = 0; i < count; i++) {
         if (i == 0 || points[i].n != points[i - 1].n) {
             if (work->sizes == PG_FIT_MAX_SIZES) {
@@ -278,7 +287,7 @@ static int prepare(fit_work_t *work, const double *n, const double *y, uint32_t 
     double largest = 0.0;
     for (uint32_t s = 0; s < work->sizes; s++) {
         uint32_t k = work->start[s + 1] - work->start[s];
-        work->median[s] = median_of(work->values + work->start[s], k);
+        work->median[s] = location_of(work, work->values + work->start[s], k);
         if (work->median[s] > largest)
             largest = work->median[s];
     }
@@ -340,7 +349,7 @@ static void resample(fit_work_t *work, const pg_fit_model_t *model, pg_fit_class
             for (uint32_t i = 0; i < k; i++)
                 work->sample[i] = group[random_below(state, k)];
             qsort(work->sample, k, sizeof *work->sample, compare_doubles);
-            m[s] = median_of(work->sample, k);
+            m[s] = location_of(work, work->sample, k);
         } else {
             double fitted = eval_scaled(work, chosen, model, s);
             double e = work->noise[random_below(state, work->noise_count)];
@@ -408,7 +417,8 @@ static int check_input(const double *n, const double *y, uint32_t count,
     if (!(options->target >= 1.0) || !isfinite(options->target) ||
         !(options->floor >= 0.0) || !isfinite(options->floor) ||
         !(options->min_noise >= 0.0) || !isfinite(options->min_noise) ||
-        !(options->level > 0.0 && options->level < 1.0))
+        !(options->level > 0.0 && options->level < 1.0) ||
+        (options->location != PG_FIT_MEDIAN && options->location != PG_FIT_MINIMUM))
         return PG_ERR_ARG;
     for (uint32_t i = 0; i < count; i++)
         if (!(n[i] >= 1.0) || !isfinite(n[i]) || !(y[i] >= 0.0) || !isfinite(y[i]))
@@ -450,8 +460,8 @@ static void weigh_sizes(fit_work_t *work, int repeats, double least)
 /* The model error to expect at the target: the chosen class's error when
  * it predicted the largest size from the smaller ones (its own error on
  * the two points with two sizes; never below its cross-validated error),
- * grown in proportion to how much further the target lies than that step,
- * in log n. Noise alone does not cover a 100x extrapolation: a small
+ * less the repeats' own noise (which does not compound), grown in
+ * proportion to how much further the target lies than that step, in log n. Noise alone does not cover a 100x extrapolation: a small
  * misfit of the growth compounds with distance. */
 static double extrapolation_error(const fit_work_t *work, pg_fit_class_t chosen, double target)
 {
@@ -468,7 +478,9 @@ static double extrapolation_error(const fit_work_t *work, pg_fit_class_t chosen,
         if (e > error)
             error = e;
     }
-    return error * distance / step;
+    /* Only the part beyond the repeats' noise is misfit that compounds. */
+    double misfit = error * error - work->median_noise * work->median_noise;
+    return misfit > 0 ? sqrt(misfit) * distance / step : 0.0;
 }
 
 static double rms(const double *values, uint32_t count)
@@ -524,9 +536,15 @@ int pg_fit_series(const double *n, const double *y, uint32_t count,
                                        work->sizes >= 3);
         double value = eval_target(work, result->chosen, &model, options->target);
         result->forecast = result->low = result->high = value > 0 ? value : 0.0;
-        build_noise(work, &model, result->chosen, repeats);
+        /* A resampled minimum jumps with every disturbed run, and one
+         * descheduling is a small part of a long run at the target: with
+         * the minimum as location, the bootstrap and the forecast's noise
+         * use the residuals of the minima, not the repeats' spread. */
+        int resample_repeats = repeats && work->location == PG_FIT_MEDIAN;
+        build_noise(work, &model, result->chosen, resample_repeats);
         work->extrapolation = extrapolation_error(work, result->chosen, options->target);
-        if (options->bootstrap > 0 && (rc = bootstrap(work, options, result, &model, repeats)) < 0)
+        if (options->bootstrap > 0 &&
+            (rc = bootstrap(work, options, result, &model, resample_repeats)) < 0)
             goto done;
         fill_models(work, result, errors);
     }

@@ -3,8 +3,9 @@
  *
  * A series is a set of points (n, y): a size and a value measured at it
  * (a function's time, its calls, bytes, a run's peak memory). Several points
- * may share a size (repeated runs); the fit works on each size's median, so
- * one disturbed run does not move it.
+ * may share a size (repeated runs); the fit works on each size's median (or
+ * minimum, for wall times on a busy machine, where a disturbance only ever
+ * adds time), so one disturbed run does not move it.
  *
  * Models, each with a fitted constant term so a fixed start-up cost does not
  * bend the class:
@@ -65,6 +66,12 @@ typedef enum pg_fit_class {
 #define PG_FIT_MAX_POINTS 4096
 #define PG_FIT_MAX_BOOTSTRAP 100000
 
+/* Which value of a size's repeats the fit follows. */
+typedef enum pg_fit_location {
+    PG_FIT_MEDIAN = 0,  /* symmetric noise (counts, bytes) */
+    PG_FIT_MINIMUM = 1, /* one-sided noise: wall times, where descheduling only adds */
+} pg_fit_location_t;
+
 typedef struct pg_fit_options {
     double target;      /* size to forecast at, >= 1 */
     double floor;       /* absolute noise floor of the values (e.g. a timer's
@@ -76,6 +83,7 @@ typedef struct pg_fit_options {
     uint32_t bootstrap; /* replicates; 0 = no interval (low = high = forecast,
                            confidence 0) */
     uint64_t seed;      /* bootstrap generator seed: same seed, same result */
+    pg_fit_location_t location; /* median (0, the default) or minimum of repeats */
     double level;       /* interval coverage, in (0, 1), e.g. 0.9 */
 } pg_fit_options_t;
 
@@ -101,7 +109,7 @@ typedef struct pg_fit_result {
  * Returns PG_OK, PG_ERR_ARG (a bad value or option), PG_ERR_LIMIT (more than
  * PG_FIT_MAX_SIZES distinct sizes or PG_FIT_MAX_POINTS points) or
  * PG_ERR_NOMEM. With fewer than two distinct sizes the result has chosen =
- * PG_FIT_NONE and forecast = low = high = the median value. */
+ * PG_FIT_NONE and forecast = low = high = the location (median or minimum). */
 int pg_fit_series(const double *n, const double *y, uint32_t count,
                   const pg_fit_options_t *options, pg_fit_result_t *result);
 

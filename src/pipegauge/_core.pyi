@@ -121,6 +121,7 @@ def fit(
     bootstrap: int = 200,
     seed: int = 0,
     level: float = 0.9,
+    location: str = "median",
 ) -> dict:
     """Fit one series (values[i] measured at sizes[i]; repeats share a size)
     against O(1), O(log n), O(n), O(n log n), O(n^2), O(n^3) (each a + b f(n),
@@ -133,7 +134,9 @@ def fit(
     (distinct), "models": [{"class", "a", "b", "cv_error" (None when not
     computed)}, ...] in class order}. floor: the values' absolute noise
     floor; min_noise: log sd every forecast carries at least (how well a
-    value reproduces between processes). ValueError for bad input (sizes < 1, negative or non-finite
+    value reproduces between processes); location: "median" or "minimum"
+    of each size's repeats (the minimum for wall times: descheduling only
+    adds time). ValueError for bad input (sizes < 1, negative or non-finite
     values, more than 64 sizes or 4096 points)."""
 
 def active() -> bool: ...

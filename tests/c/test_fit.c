@@ -159,6 +159,29 @@ static void test_interval_width(void)
     PG_CHECK(far.low < far.forecast && far.forecast < far.high);
 }
 
+/* With the minimum as location, disturbed runs (slower, never faster) at
+ * every size leave the class and the forecast alone. */
+static void test_minimum_location(void)
+{
+    double n[15], y[15];
+    uint64_t state = 11;
+    for (int i = 0; i < 15; i++) {
+        n[i] = sizes5[i / 3];
+        y[i] = truth(PG_FIT_QUADRATIC, n[i]);
+        if (i % 3)
+            y[i] *= 1.0 + 3.0 * ((pg_test_random(&state) >> 11) * 0x1.0p-53);
+    }
+    pg_fit_options_t options = options_for(1e7);
+    options.location = PG_FIT_MINIMUM;
+    pg_fit_result_t result;
+    PG_CHECK_RC(pg_fit_series(n, y, 15, &options, &result), PG_OK);
+    PG_CHECK(result.chosen == PG_FIT_QUADRATIC);
+    PG_CHECK_NEAR(result.forecast / truth(PG_FIT_QUADRATIC, 1e7), 1.0, 1e-6);
+    PG_CHECK(result.high > result.forecast); /* a disturbed run at the target is possible */
+    options.location = 7;
+    PG_CHECK_RC(pg_fit_series(n, y, 15, &options, &result), PG_ERR_ARG);
+}
+
 static void test_few_sizes(void)
 {
     pg_fit_options_t options = options_for(1e6);
@@ -242,6 +265,7 @@ int main(void)
     test_noisy_series();
     test_outlier_repeat();
     test_interval_width();
+    test_minimum_location();
     test_few_sizes();
     test_deterministic();
     test_bad_input();
