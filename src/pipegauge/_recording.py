@@ -19,8 +19,8 @@ from ._meta import collect_start_meta, iso_utc
 from ._options import Options, tracer_arguments
 from ._rundir import ensure_writable_dir, runs_root
 from ._run import Run
-from ._scale_param import SIZE_META, recorded_size
 from ._runlog import RunLog
+from ._scale_param import SIZE_META, recorded_size
 from ._units import format_bytes, format_duration_ns, format_percent
 from ._version import __version__
 
