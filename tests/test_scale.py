@@ -222,7 +222,7 @@ def test_one_size_says_no_model_and_scales_calls(tmp_path):
     (tmp_path / "job.py").write_text("def step():\n    pass\nfor _ in range(50):\n    step()\n")
     (tmp_path / "pyproject.toml").write_text(
         "[project]\nname = 'x'\n\n[tool.pipegauge]\nsample_size = 1000  # rows\n"
-        "expected_size = \"1e6\"\n")
+        "expected_size = 1000000\n")
     assert run_cli("run", "-o", "one", "job.py", cwd=tmp_path).returncode == 0
     # WHEN it is forecast without --target
     result = run_cli("forecast", "one", "--json", "one.json", cwd=tmp_path)

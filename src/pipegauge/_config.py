@@ -155,10 +155,10 @@ SETTINGS: tuple[Setting, ...] = (
             path=True, pending="history (issue 6)"),
     Setting("regression_threshold", _non_negative, 0.05,
             "relative slow-down reported as a regression", pending="regression checks (issue 6)"),
-    Setting("sample_size", _positive_int, None, "input size of this run, for scaling fits",
-            pending="scaling fits (issue 7)"),
-    Setting("expected_size", _positive_int, None, "production input size to extrapolate to",
-            pending="scaling fits (issue 7)"),
+    Setting("sample_size", _positive_int, None,
+            "input size of runs without one (scale.n), for 'pipegauge scale/forecast'"),
+    Setting("expected_size", _positive_int, None,
+            "input size 'pipegauge scale/forecast' forecast for (default of --target)"),
 )
 BY_KEY: dict[str, Setting] = {setting.key: setting for setting in SETTINGS}
 OPTION_TO_KEY: dict[str, str] = {setting.option: setting.key for setting in SETTINGS if setting.option}

@@ -15,7 +15,7 @@ from .._files import write_atomic
 from .._forecast import Forecast, build_forecast, run_size
 from .._run import Run
 from .._rundir import PROFILE_FILE
-from .._scale_config import read_scale_config
+from .._config import report_warnings, resolve
 from .._scale_param import parse_size
 from ..renderers._text import Style
 from ..renderers.forecast import render_forecast
@@ -29,8 +29,9 @@ and peak memory, against O(1), O(log n), O(n), O(n log n), O(n^2), O(n^3)
 and a free power law, and forecast them at --target with a 90% prediction
 interval. RUN is a run directory, a profile file, a run name, 'latest', or
 a 'pipegauge scale' directory (all its runs). Each run's size is its
-scale.n metadata, else sample_size from [tool.pipegauge] in pyproject.toml;
---target defaults to expected_size from there."""
+scale.n metadata, else sample_size from the configuration (e.g.
+[tool.pipegauge] in pyproject.toml); --target defaults to expected_size
+from there."""
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +43,9 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=20, metavar="N",
                         help="functions shown in the table (default 20; 0 = all)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--config", metavar="PATH",
+                        help="configuration file (default: .pipegauge.toml, .pipegauge.yaml or "
+                             "pyproject.toml [tool.pipegauge], found from here up)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,12 +53,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_arguments(parser)
 
 
-def parse_target(text: str | None) -> float:
+def scale_settings(args: argparse.Namespace) -> dict[str, int | None]:
+    """sample_size ("the runs were measured at") and expected_size ("forecast
+    for") from the configuration (file, PIPEGAUGE_SAMPLE_SIZE, ...)."""
+    effective = resolve(config=args.config)
+    report_warnings(effective)
+    return {key: effective[key] for key in ("sample_size", "expected_size")}
+
+
+def parse_target(text: str | None, settings: dict[str, int | None]) -> float:
     """--target, else expected_size from the configuration; UsageError when neither."""
     if text is None:
-        configured = read_scale_config().get("expected_size")
+        configured = settings.get("expected_size")
         if configured is None:
-            raise UsageError("give --target N (or expected_size in [tool.pipegauge] of pyproject.toml)")
+            raise UsageError("give --target N (or expected_size in the configuration, e.g. "
+                             "[tool.pipegauge] of pyproject.toml)")
         return float(configured)
     try:
         return float(parse_size(text))
@@ -103,11 +116,12 @@ def emit(forecast: Forecast, args: argparse.Namespace, extra_outputs: list[Path]
 
 
 def execute(args: argparse.Namespace) -> int:
-    target = parse_target(args.target)
+    settings = scale_settings(args)
+    target = parse_target(args.target, settings)
     check_outputs(args)
     specs = [item for spec in args.runs for item in _expand(spec)]
     runs: list[Run] = [load_run(spec) for spec in specs]
-    default = read_scale_config().get("sample_size")
+    default = settings.get("sample_size")
     sized = [(run_size(run, default), run) for run in runs]
     emit(build_forecast(sized, target, seed=args.seed), args, [])
     return 0

@@ -15,7 +15,6 @@ from .._errors import FAILURE_EXIT, PipegaugeError, UsageError
 from .._forecast import build_forecast
 from .._rundir import PROFILE_FILE, ensure_writable_dir, safe_name
 from .._run import Run
-from .._scale_config import read_scale_config
 from .._scale_param import SIZE_ENV, format_size, parse_size
 from .._units import short_size
 from . import forecast as forecast_command
@@ -34,7 +33,7 @@ is kept beside it in n<size>-r<k>.log."""
 
 # options that take a value, to find where the program's arguments begin
 VALUE_OPTIONS = frozenset({"-o", "--output-dir", "--name", "--ignore", "--sizes", "--target",
-                           "--repeat", "--json", "--html", "--limit", "--seed"})
+                           "--repeat", "--json", "--html", "--limit", "--seed", "--config"})
 SCALE_ROOT = Path(".pipegauge") / "scale"
 
 
@@ -43,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "       pipegauge scale --sizes N,N,... --target N [options] -m module [args ...]")
     parser.add_argument("--sizes", metavar="N,N,...",
                         help="input sizes to measure at (three or more for a forecast); "
-                             "default: sample_size in [tool.pipegauge]")
+                             "default: sample_size from the configuration")
     parser.add_argument("--repeat", type=int, default=1, metavar="K",
                         help="runs per size (default 1; 3 makes the fit robust to a disturbed run)")
     forecast_command.add_output_arguments(parser)
@@ -64,11 +63,12 @@ def split_argv(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
     return run_command.split_argv(tokens, VALUE_OPTIONS)
 
 
-def _sizes(text: str | None) -> list[int | float]:
+def _sizes(text: str | None, settings: dict[str, int | None]) -> list[int | float]:
     if text is None:
-        configured = read_scale_config().get("sample_size")
+        configured = settings.get("sample_size")
         if configured is None:
-            raise UsageError("give --sizes N,N,... (or sample_size in [tool.pipegauge] of pyproject.toml)")
+            raise UsageError("give --sizes N,N,... (or sample_size in the configuration, e.g. "
+                             "[tool.pipegauge] of pyproject.toml)")
         return [configured]
     try:
         sizes = [parse_size(item) for item in text.split(",") if item.strip()]
@@ -88,6 +88,8 @@ def _run_options(args: argparse.Namespace) -> list[str]:
             options.append("--" + flag.replace("_", "-"))
     for pattern in args.ignore:
         options += ["--ignore", pattern]
+    if args.config:
+        options += ["--config", args.config]
     return options
 
 
@@ -137,8 +139,9 @@ def _one_run(args: argparse.Namespace, directory: Path, name: str, size: int | f
 
 
 def execute(args: argparse.Namespace) -> int:
-    sizes = _sizes(args.sizes)
-    target = forecast_command.parse_target(args.target)
+    settings = forecast_command.scale_settings(args)
+    sizes = _sizes(args.sizes, settings)
+    target = forecast_command.parse_target(args.target, settings)
     if args.repeat < 1:
         raise UsageError("--repeat must be at least 1")
     forecast_command.check_outputs(args)
