@@ -37,6 +37,8 @@ enum {
     SECTION_NODE = 1u << 4,
     SECTION_HIST = 1u << 5,
     SECTION_PRCS = 1u << 6,
+    SECTION_STGS = 1u << 7,
+    SECTION_SSPN = 1u << 8,
     SECTIONS_REQUIRED = SECTION_RUN | SECTION_STRS | SECTION_FUNC | SECTION_NODE |
                         SECTION_HIST,
 };
@@ -51,6 +53,8 @@ enum {
     MIN_NODE_BYTES = 7,   /* parent, func and five counters */
     MIN_BUCKET_BYTES = 2, /* index delta, count */
     MIN_PROCESS_BYTES = 9, /* pid, parent, role length, state, five counters */
+    MIN_STAGE_BYTES = 22, /* name, 16 counters, histogram header */
+    MIN_SPAN_BYTES = 6,   /* stage, thread, start, duration, busy, count */
 };
 
 /* Largest element count the model can index (PG_NONE is reserved, and the
@@ -330,26 +334,34 @@ static int read_buckets(pg_cursor_t *in, pg_hist_t *hist, uint64_t count)
     return PG_OK;
 }
 
+/* One histogram as stored (header, then its bucket list). */
+static int read_hist(pg_cursor_t *in, pg_hist_t *hist)
+{
+    uint64_t values = pg_cursor_uv(in);
+    uint64_t sum = pg_cursor_uv(in);
+    uint64_t min = pg_cursor_uv(in);
+    uint64_t max = pg_cursor_uv(in);
+    if (in->failed || !pg_format_hist_header_valid(values, sum, min, max))
+        return PG_ERR_CORRUPT;
+    int rc = read_buckets(in, hist, values);
+    if (rc < 0)
+        return rc;
+    hist->count = values;
+    hist->sum = sum;
+    hist->min = values ? min : UINT64_MAX;
+    hist->max = max;
+    return PG_OK;
+}
+
 static int parse_hists(pg_profile_t *profile, pg_cursor_t *in)
 {
     uint64_t count = pg_cursor_uv(in);
     if (in->failed || count != profile->func_count)
         return PG_ERR_CORRUPT;
     for (uint32_t i = 0; i < profile->func_count; i++) {
-        pg_hist_t *hist = &profile->funcs[i].hist;
-        uint64_t values = pg_cursor_uv(in);
-        uint64_t sum = pg_cursor_uv(in);
-        uint64_t min = pg_cursor_uv(in);
-        uint64_t max = pg_cursor_uv(in);
-        if (in->failed || !pg_format_hist_header_valid(values, sum, min, max))
-            return PG_ERR_CORRUPT;
-        int rc = read_buckets(in, hist, values);
+        int rc = read_hist(in, &profile->funcs[i].hist);
         if (rc < 0)
             return rc;
-        hist->count = values;
-        hist->sum = sum;
-        hist->min = values ? min : UINT64_MAX;
-        hist->max = max;
     }
     return PG_OK;
 }
@@ -385,6 +397,135 @@ static int parse_processes(pg_profile_t *profile, pg_cursor_t *in)
     return rc;
 }
 
+static int compare_stage_names(const void *a, const void *b)
+{
+    const pg_stage_t *x = *(const pg_stage_t *const *)a, *y = *(const pg_stage_t *const *)b;
+    if (x->name_length != y->name_length)
+        return x->name_length < y->name_length ? -1 : 1;
+    return memcmp(x->name, y->name, x->name_length);
+}
+
+/* Sorting pointers: O(n log n) on hostile input, no hash table to trust. */
+static int stage_names_duplicated(const pg_stage_table_t *table)
+{
+    if (table->count < 2)
+        return 0;
+    const pg_stage_t **sorted = malloc((size_t)table->count * sizeof *sorted);
+    if (!sorted)
+        return PG_ERR_NOMEM;
+    for (uint32_t i = 0; i < table->count; i++)
+        sorted[i] = &table->stages[i];
+    qsort(sorted, table->count, sizeof *sorted, compare_stage_names);
+    int duplicated = 0;
+    for (uint32_t i = 1; i < table->count && !duplicated; i++)
+        duplicated = compare_stage_names(&sorted[i - 1], &sorted[i]) == 0;
+    free(sorted);
+    return duplicated;
+}
+
+int pg_format_stages_valid(const pg_stage_table_t *table)
+{
+    for (uint32_t i = 0; i < table->count; i++) {
+        const pg_stage_t *s = &table->stages[i];
+        if (!s->name || s->name_length == 0 || memchr(s->name, '\0', s->name_length) ||
+            s->flags > PG_STAGE_AUTO)
+            return 0;
+    }
+    for (uint32_t i = 0; i < table->span_count; i++) {
+        const pg_stage_span_t *span = &table->spans[i];
+        if (span->stage >= table->count || span->start > span->end ||
+            span->busy > span->end - span->start || span->invocations == 0 ||
+            span->reserved != 0)
+            return 0;
+    }
+    return stage_names_duplicated(table) == 0;
+}
+
+static int read_stage(pg_stage_table_t *table, pg_cursor_t *in)
+{
+    const uint8_t *name;
+    size_t length;
+    int rc = read_text(in, &name, &length);
+    if (rc < 0)
+        return rc;
+    if (length == 0)
+        return PG_ERR_CORRUPT;
+    int64_t index = pg_stage_append(table, (const char *)name, length);
+    if (index < 0)
+        return (int)index;
+    pg_stage_t *s = &table->stages[index];
+    uint64_t *fields[] = {
+        &s->invocations,     &s->records_in,     &s->records_out,    &s->bytes,
+        &s->exceptions,      &s->own,            &s->upstream,       &s->nested,
+        &s->suspended,       &s->wall,           &s->cpu_ns,         &s->cpu_invocations,
+        &s->io_read_bytes,   &s->io_write_bytes, &s->io_invocations,
+    };
+    uint64_t flags = pg_cursor_uv(in);
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+        *fields[f] = pg_cursor_uv(in);
+    if (in->failed || flags > PG_STAGE_AUTO)
+        return PG_ERR_CORRUPT;
+    s->flags = (uint32_t)flags;
+    return read_hist(in, &s->latency);
+}
+
+static int parse_stages(pg_profile_t *profile, pg_cursor_t *in)
+{
+    pg_stage_table_t *table = &profile->stages;
+    uint64_t count;
+    int rc = read_count(in, MIN_STAGE_BYTES, &count);
+    if (rc < 0)
+        return rc;
+    if (count == 0)
+        return PG_ERR_CORRUPT; /* the writer omits an empty table */
+    for (uint64_t i = 0; i < count; i++)
+        if ((rc = read_stage(table, in)) < 0)
+            return rc;
+    uint64_t coalesced = pg_cursor_uv(in);
+    table->spans_dropped = pg_cursor_uv(in);
+    table->lost = pg_cursor_uv(in);
+    if (in->failed || coalesced > UINT32_MAX)
+        return PG_ERR_CORRUPT;
+    table->coalesced = (uint32_t)coalesced;
+    rc = stage_names_duplicated(table);
+    return rc > 0 ? PG_ERR_CORRUPT : rc;
+}
+
+static int parse_spans(pg_profile_t *profile, pg_cursor_t *in)
+{
+    pg_stage_table_t *table = &profile->stages;
+    uint64_t count;
+    int rc = read_count(in, MIN_SPAN_BYTES, &count);
+    if (rc < 0)
+        return rc;
+    if (count == 0)
+        return PG_ERR_CORRUPT; /* the writer omits an empty log */
+    table->spans = malloc((size_t)count * sizeof *table->spans);
+    if (!table->spans)
+        return PG_ERR_NOMEM;
+    table->span_capacity = (uint32_t)count;
+    for (uint64_t i = 0; i < count; i++) {
+        pg_stage_span_t *span = &table->spans[i];
+        uint64_t stage = pg_cursor_uv(in);
+        span->reserved = 0;
+        span->thread = pg_cursor_uv(in);
+        span->start = pg_cursor_uv(in);
+        uint64_t duration = pg_cursor_uv(in);
+        span->busy = pg_cursor_uv(in);
+        span->invocations = pg_cursor_uv(in);
+        if (in->failed || stage >= table->count || duration > UINT64_MAX - span->start ||
+            span->busy > duration || span->invocations == 0)
+            return PG_ERR_CORRUPT;
+        span->stage = (uint32_t)stage;
+        span->end = span->start + duration;
+        table->span_count++;
+    }
+    /* A log read from a file may be longer than the live default. */
+    if (table->span_limit < table->span_count)
+        table->span_limit = table->span_count;
+    return PG_OK;
+}
+
 typedef struct section_parser {
     char tag[4];    /* as stored: four ASCII bytes, no terminator */
     unsigned bit;   /* SECTION_* */
@@ -400,6 +541,8 @@ static const section_parser_t section_parsers[] = {
     {{'N', 'O', 'D', 'E'}, SECTION_NODE, SECTION_FUNC, parse_nodes},
     {{'H', 'I', 'S', 'T'}, SECTION_HIST, SECTION_FUNC, parse_hists},
     {{'P', 'R', 'C', 'S'}, SECTION_PRCS, 0, parse_processes},
+    {{'S', 'T', 'G', 'S'}, SECTION_STGS, 0, parse_stages},
+    {{'S', 'S', 'P', 'N'}, SECTION_SSPN, SECTION_STGS, parse_spans},
 };
 
 static const section_parser_t *find_parser(const uint8_t *tag)
@@ -462,7 +605,8 @@ static int next_section(pg_cursor_t *in, const uint8_t **tag, pg_cursor_t *paylo
 static int profile_is_fresh(const pg_profile_t *profile)
 {
     return profile->strings.count == 1 && profile->func_count == 0 &&
-           profile->node_count == 1 && profile->meta_count == 0 && profile->process_count == 0;
+           profile->node_count == 1 && profile->meta_count == 0 && profile->process_count == 0 &&
+           profile->stages.count == 0 && profile->stages.span_count == 0;
 }
 
 /* The sections after the header, up to and including "END ". */

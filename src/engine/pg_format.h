@@ -41,6 +41,9 @@ int pg_format_hist_header_valid(uint64_t count, uint64_t sum, uint64_t min, uint
 /* 1 when two of nodes[1..count) share (parent, func), 0 when none do, or
  * PG_ERR_NOMEM. */
 int pg_format_node_pairs_duplicated(const pg_node_t *nodes, uint32_t count);
+/* The stage table: names non-empty, NUL-free and unique; every span
+ * valid (pg_stage.h invariants, end - start computed without overflow). */
+int pg_format_stages_valid(const pg_stage_table_t *table);
 /* 1 when two metadata entries share a key, 0 when none do, or PG_ERR_NOMEM. */
 int pg_format_meta_keys_duplicated(const pg_profile_t *profile);
 

@@ -78,6 +78,11 @@ static int check_profile(const pg_profile_t *profile)
     for (uint32_t i = 0; i < profile->meta_count; i++)
         if (!profile->meta[i].key || !profile->meta[i].value)
             return PG_ERR_ARG;
+    if (!pg_format_stages_valid(&profile->stages))
+        return PG_ERR_ARG;
+    for (uint32_t i = 0; i < profile->stages.count; i++)
+        if (!check_hist(&profile->stages.stages[i].latency))
+            return PG_ERR_ARG;
     int duplicated = pg_format_node_pairs_duplicated(profile->nodes, profile->node_count);
     if (duplicated == 0)
         duplicated = pg_format_meta_keys_duplicated(profile);
@@ -235,6 +240,51 @@ static void encode_hists(pg_bytes_t *out, const pg_profile_t *profile)
     section_end(out, at);
 }
 
+/* "STGS": the stage table, only when the run declared or derived stages. */
+static void encode_stages(pg_bytes_t *out, const pg_stage_table_t *table)
+{
+    if (table->count == 0)
+        return;
+    size_t at = section_begin(out, "STGS");
+    pg_bytes_put_uv(out, table->count);
+    for (uint32_t i = 0; i < table->count; i++) {
+        const pg_stage_t *s = &table->stages[i];
+        put_text(out, s->name, s->name_length);
+        const uint64_t fields[] = {
+            s->flags,          s->invocations,    s->records_in,     s->records_out,
+            s->bytes,          s->exceptions,     s->own,            s->upstream,
+            s->nested,         s->suspended,      s->wall,           s->cpu_ns,
+            s->cpu_invocations, s->io_read_bytes, s->io_write_bytes, s->io_invocations,
+        };
+        for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+            pg_bytes_put_uv(out, fields[f]);
+        encode_hist(out, &s->latency);
+    }
+    pg_bytes_put_uv(out, table->coalesced);
+    pg_bytes_put_uv(out, table->spans_dropped);
+    pg_bytes_put_uv(out, table->lost);
+    section_end(out, at);
+}
+
+/* "SSPN": the span log, only when it holds spans. */
+static void encode_spans(pg_bytes_t *out, const pg_stage_table_t *table)
+{
+    if (table->count == 0 || table->span_count == 0)
+        return;
+    size_t at = section_begin(out, "SSPN");
+    pg_bytes_put_uv(out, table->span_count);
+    for (uint32_t i = 0; i < table->span_count; i++) {
+        const pg_stage_span_t *span = &table->spans[i];
+        pg_bytes_put_uv(out, span->stage);
+        pg_bytes_put_uv(out, span->thread);
+        pg_bytes_put_uv(out, span->start);
+        pg_bytes_put_uv(out, span->end - span->start);
+        pg_bytes_put_uv(out, span->busy);
+        pg_bytes_put_uv(out, span->invocations);
+    }
+    section_end(out, at);
+}
+
 int pg_profile_encode(const pg_profile_t *profile, pg_bytes_t *out)
 {
     int rc = check_profile(profile);
@@ -251,6 +301,8 @@ int pg_profile_encode(const pg_profile_t *profile, pg_bytes_t *out)
     encode_nodes(out, profile);
     encode_hists(out, profile);
     encode_processes(out, profile);
+    encode_stages(out, &profile->stages);
+    encode_spans(out, &profile->stages);
     section_end(out, section_begin(out, PG_FORMAT_END_TAG));
     return out->failed ? PG_ERR_NOMEM : PG_OK;
 }

@@ -41,6 +41,7 @@ int pg_profile_init(pg_profile_t *profile)
 {
     memset(profile, 0, sizeof *profile);
     profile->run.ns_per_unit = 1.0;
+    pg_stage_table_init(&profile->stages);
     if (pg_strtab_init(&profile->strings) < 0)
         return PG_ERR_NOMEM;
     pg_node_t root = {.parent = PG_NONE, .func = PG_NONE};
@@ -68,6 +69,7 @@ void pg_profile_release(pg_profile_t *profile)
     free(profile->node_slots);
     free(profile->func_slots);
     pg_strtab_release(&profile->strings);
+    pg_stage_table_release(&profile->stages);
     memset(profile, 0, sizeof *profile);
 }
 
@@ -315,6 +317,7 @@ uint64_t pg_profile_memory(const pg_profile_t *profile)
         bytes += ((uint64_t)profile->func_slot_mask + 1) * sizeof(uint32_t);
     for (uint32_t i = 0; i < profile->func_count; i++)
         bytes += pg_hist_memory(&profile->funcs[i].hist);
+    bytes += pg_stage_table_memory(&profile->stages);
     return bytes;
 }
 
@@ -348,6 +351,9 @@ int pg_profile_copy(pg_profile_t *dst, const pg_profile_t *src)
         if ((rc = pg_profile_process_add(dst, &src->processes[i])) < 0)
             goto error;
     dst->run = src->run;
+    pg_stage_table_release(&dst->stages);
+    if ((rc = pg_stage_table_copy(&dst->stages, &src->stages)) < 0)
+        goto error;
     return PG_OK;
 error:
     pg_profile_release(dst);

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "pg_hist.h"
+#include "pg_stage.h"
 #include "pg_strtab.h"
 
 #define PG_NONE UINT32_MAX
@@ -109,6 +110,7 @@ typedef struct pg_profile {
     uint32_t meta_count;
     uint32_t meta_capacity;
     pg_run_stats_t run;
+    pg_stage_table_t stages; /* pipeline stages and their spans (owned) */
     /* Lookup indexes (owned), rebuilt on demand by the reader:
      * open addressing, value = index + 1, 0 = empty slot. */
     uint32_t *node_slots;   /* key (parent, func) */

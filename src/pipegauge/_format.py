@@ -21,7 +21,7 @@ import math
 import os
 import struct
 import zlib
-from typing import Final, TypedDict
+from typing import Any, Final, TypedDict
 
 __all__ = [
     "FORMAT_VERSION",
@@ -57,6 +57,8 @@ _MIN_NODE_BYTES: Final = 7
 _MIN_BUCKET_BYTES: Final = 2
 _MIN_PROCESS_BYTES: Final = 9
 _PROCESS_STATE_MAX: Final = 2  # 0 finished, 1 lost, 2 running
+_MIN_STAGE_BYTES: Final = 22
+_MIN_SPAN_BYTES: Final = 6
 
 _TAG_BYTES: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ")
 _END: Final = b"END "
@@ -70,6 +72,8 @@ _AFTER: Final = {
     b"NODE": frozenset([b"FUNC"]),
     b"HIST": frozenset([b"FUNC"]),
     b"PRCS": frozenset(),
+    b"STGS": frozenset(),
+    b"SSPN": frozenset([b"STGS"]),
 }
 
 # The one-line texts of the C error codes (src/engine/pg_error.c).
@@ -145,6 +149,31 @@ class RunStats(TypedDict):
     unmatched_events: int
 
 
+# The counters of a stage, in file order (section STGS).
+STAGE_FIELDS: Final = (
+    "flags", "invocations", "records_in", "records_out", "bytes", "exceptions", "own",
+    "upstream", "nested", "suspended", "wall", "cpu_ns", "cpu_invocations",
+    "io_read_bytes", "io_write_bytes", "io_invocations",
+)
+
+
+class Span(TypedDict):
+    stage: int  # index into stages
+    thread: int  # OS thread id
+    start: int  # units since the run started
+    end: int  # units since the run started
+    busy: int  # units of own time inside the span
+    invocations: int  # invocations coalesced into the span, >= 1
+
+
+class Stages(TypedDict):
+    stages: list[dict[str, Any]]  # name, STAGE_FIELDS, latency (a Histogram)
+    spans: list[Span]
+    coalesced: int  # times the span log was coalesced
+    spans_dropped: int
+    lost: int
+
+
 class Profile(TypedDict):
     version: tuple[int, int]
     run: RunStats
@@ -153,6 +182,7 @@ class Profile(TypedDict):
     functions: list[Function]
     nodes: list[Node]
     processes: list[Process]  # PRCS; empty for a single-process run
+    stages: Stages  # empty lists when the file has no STGS section
 
 
 def bucket_low(bucket: int) -> int:
@@ -362,18 +392,67 @@ def _parse_hists(p: _Payload, profile: Profile) -> None:
     if count != len(functions):
         raise _corrupt(f"{count} histograms for {len(functions)} functions")
     for i, function in enumerate(functions):
-        values, total, low, high = p.uv(), p.uv(), p.uv(), p.uv()
-        empty_ok = total == 0 and low == 0 and high == 0
-        if (values == 0 and not empty_ok) or (values > 0 and low > high):
-            raise _corrupt(f"histogram {i} has count {values}, min {low}, max {high}")
-        buckets = _parse_buckets(p, values, f"histogram {i}")
-        function["hist"] = {
-            "count": values,
-            "sum": total,
-            "min": low if values else _U64_MAX,
-            "max": high,
-            "buckets": buckets,
-        }
+        function["hist"] = _parse_hist(p, f"histogram {i}")
+
+
+def _parse_hist(p: _Payload, where: str) -> Histogram:
+    values, total, low, high = p.uv(), p.uv(), p.uv(), p.uv()
+    empty_ok = total == 0 and low == 0 and high == 0
+    if (values == 0 and not empty_ok) or (values > 0 and low > high):
+        raise _corrupt(f"{where} has count {values}, min {low}, max {high}")
+    buckets = _parse_buckets(p, values, where)
+    return {
+        "count": values,
+        "sum": total,
+        "min": low if values else _U64_MAX,
+        "max": high,
+        "buckets": buckets,
+    }
+
+
+def _parse_stages(p: _Payload, profile: Profile) -> None:
+    count = p.count(_MIN_STAGE_BYTES, "stages")
+    if count == 0:
+        raise _corrupt("an empty stage table")
+    stages: list[dict[str, Any]] = []
+    raw_names: set[bytes] = set()
+    duplicated = False
+    for i in range(count):
+        raw = p.text()
+        if not raw:
+            raise _corrupt(f"stage {i} has no name")
+        duplicated = duplicated or raw in raw_names
+        raw_names.add(raw)
+        stage: dict[str, Any] = {"name": _decode(raw)}
+        for field in STAGE_FIELDS:
+            stage[field] = p.uv()
+        if stage["flags"] > 1:
+            raise _corrupt(f"stage {i} has flags {stage['flags']}")
+        stage["latency"] = _parse_hist(p, f"stage {i} latency")
+        stages.append(stage)
+    coalesced, dropped, lost = p.uv(), p.uv(), p.uv()
+    if coalesced > _U32_MAX:
+        raise _corrupt(f"span log coalesced {coalesced} times")
+    if duplicated:
+        raise _corrupt("two stages share a name")
+    profile["stages"] = {"stages": stages, "spans": [], "coalesced": coalesced,
+                         "spans_dropped": dropped, "lost": lost}
+
+
+def _parse_spans(p: _Payload, profile: Profile) -> None:
+    count = p.count(_MIN_SPAN_BYTES, "spans")
+    if count == 0:
+        raise _corrupt("an empty span log")
+    table = profile["stages"]
+    spans: list[Span] = []
+    for i in range(count):
+        stage, thread, start, duration, busy, invocations = (p.uv() for _ in range(6))
+        if (stage >= len(table["stages"]) or duration > _U64_MAX - start or busy > duration
+                or invocations == 0):
+            raise _corrupt(f"span {i} is inconsistent")
+        spans.append({"stage": stage, "thread": thread, "start": start,
+                      "end": start + duration, "busy": busy, "invocations": invocations})
+    table["spans"] = spans
 
 
 def _parse_processes(p: _Payload, profile: Profile) -> None:
@@ -403,6 +482,8 @@ _PARSERS: Final = {
     b"NODE": _parse_nodes,
     b"HIST": _parse_hists,
     b"PRCS": _parse_processes,
+    b"STGS": _parse_stages,
+    b"SSPN": _parse_spans,
 }
 
 
@@ -428,6 +509,7 @@ def _parse(data: bytes) -> Profile:
         "functions": [],
         "nodes": [],
         "processes": [],
+        "stages": {"stages": [], "spans": [], "coalesced": 0, "spans_dropped": 0, "lost": 0},
     }
     seen: set[bytes] = set()
     pos = HEADER_SIZE

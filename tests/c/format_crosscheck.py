@@ -87,6 +87,20 @@ def dump(fmt: ModuleType, path: Path) -> list[str]:
             f"process {q['pid']} {q['parent_pid']} {hex_text(q['role'])} {q['state']} "
             f"{q['start_epoch_ns']} {q['duration_ns']} {q['events']} {q['calls']} {q['busy_ns']}"
         )
+    table = p["stages"]
+    for stage in table["stages"]:
+        h = stage["latency"]
+        fields = [stage[name] for name in fmt.STAGE_FIELDS]
+        fields += [h["count"], h["sum"], h["min"], h["max"]]
+        buckets = "".join(f" {b}:{n}" for b, n in sorted(h["buckets"].items()))
+        lines.append(f"stage {hex_text(stage['name'])} " + " ".join(map(str, fields)) + buckets)
+    if table["stages"]:
+        lines.append(f"stagelog {table['coalesced']} {table['spans_dropped']} {table['lost']}")
+    for span in table["spans"]:
+        lines.append(
+            f"span {span['stage']} {span['thread']} {span['start']} {span['end']} "
+            f"{span['busy']} {span['invocations']}"
+        )
     return lines
 
 

@@ -61,6 +61,8 @@ static int64_t signed_index(uint32_t index)
     return index == PG_NONE ? -1 : (int64_t)index;
 }
 
+static void dump_stages(const pg_stage_table_t *t);
+
 static void dump_profile(const pg_profile_t *p)
 {
     const pg_run_stats_t *r = &p->run;
@@ -105,6 +107,38 @@ static void dump_profile(const pg_profile_t *p)
         print_hex(q->role, strlen(q->role));
         printf(" %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", q->state,
                q->start_epoch_ns, q->duration_ns, q->events, q->calls, q->busy_ns);
+    }
+    dump_stages(&p->stages);
+}
+
+static void dump_stages(const pg_stage_table_t *t)
+{
+    for (uint32_t i = 0; i < t->count; i++) {
+        const pg_stage_t *s = &t->stages[i];
+        const pg_hist_t *h = &s->latency;
+        printf("stage");
+        print_hex(s->name, s->name_length);
+        const uint64_t fields[] = {s->flags, s->invocations, s->records_in, s->records_out,
+                                   s->bytes, s->exceptions, s->own, s->upstream, s->nested,
+                                   s->suspended, s->wall, s->cpu_ns, s->cpu_invocations,
+                                   s->io_read_bytes, s->io_write_bytes, s->io_invocations,
+                                   h->count, h->sum, h->min, h->max};
+        for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+            printf(" %" PRIu64, fields[f]);
+        for (uint32_t b = 0; b < PG_HIST_BUCKETS; b++) {
+            uint64_t n = pg_hist_bucket_count(h, b);
+            if (n)
+                printf(" %u:%" PRIu64, b, n);
+        }
+        putchar('\n');
+    }
+    if (t->count)
+        printf("stagelog %u %" PRIu64 " %" PRIu64 "\n", t->coalesced, t->spans_dropped,
+               t->lost);
+    for (uint32_t i = 0; i < t->span_count; i++) {
+        const pg_stage_span_t *s = &t->spans[i];
+        printf("span %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+               s->stage, s->thread, s->start, s->end, s->busy, s->invocations);
     }
 }
 

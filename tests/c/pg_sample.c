@@ -30,6 +30,37 @@ static int64_t add_node(pg_profile_t *profile, uint32_t parent, int64_t func,
     return index;
 }
 
+/* Three stages (one auto, one never run), coalesced spans on two threads. */
+static int build_stages(pg_stage_table_t *table)
+{
+    int64_t parse = pg_stage_intern(table, "parse", 5);
+    int64_t load = pg_stage_intern(table, "load \xc3\xa9", 7);
+    int64_t idle = pg_stage_intern(table, "idle", 4);
+    if (parse < 0 || load < 0 || idle < 0)
+        return (int)(parse < 0 ? parse : load < 0 ? load : idle);
+    pg_stage_t *p = &table->stages[parse];
+    p->invocations = 2, p->records_in = 1000, p->records_out = 400, p->bytes = 123456;
+    p->exceptions = 1, p->own = 50000, p->upstream = 7000, p->nested = 300;
+    p->suspended = 9000, p->wall = 70000, p->cpu_ns = 40000, p->cpu_invocations = 2;
+    p->io_read_bytes = 4096, p->io_write_bytes = UINT64_MAX, p->io_invocations = 1;
+    pg_stage_t *l = &table->stages[load];
+    l->flags = PG_STAGE_AUTO, l->invocations = 1, l->records_out = 5, l->own = 1;
+    pg_stage_add_latency(table, (uint32_t)parse, 100, 350);
+    pg_stage_add_latency(table, (uint32_t)parse, 9000, 1);
+    pg_stage_add_latency(table, (uint32_t)load, UINT64_MAX / 8, 1);
+    for (uint64_t i = 0; i < 6; i++) {
+        pg_stage_span_t span = {.stage = (uint32_t)(i % 2), .thread = 4000 + i % 3,
+                                .start = i * 100, .end = i * 100 + 50 + i,
+                                .busy = 40, .invocations = 1 + i};
+        int rc = pg_stage_span_add(table, &span);
+        if (rc < 0)
+            return rc;
+    }
+    table->spans_dropped = 3;
+    int64_t removed = pg_stage_spans_coalesce(table);
+    return removed < 0 ? (int)removed : PG_OK;
+}
+
 static int build_small(pg_profile_t *profile)
 {
     profile->run = (pg_run_stats_t){
@@ -85,7 +116,9 @@ static int build_small(pg_profile_t *profile)
             return rc;
     if ((rc = pg_hist_add(&profile->funcs[main_].hist, 100000)) < 0)
         return rc;
-    return pg_hist_add(&profile->funcs[walk].hist, 38000);
+    if ((rc = pg_hist_add(&profile->funcs[walk].hist, 38000)) < 0)
+        return rc;
+    return build_stages(&profile->stages);
 }
 
 /* A fixed pseudo-random walk: deep and wide paths, shared functions. */

@@ -104,8 +104,36 @@ static void check_run_equal(const pg_run_stats_t *a, const pg_run_stats_t *b)
     PG_CHECK_U64(a->unmatched_events, b->unmatched_events);
 }
 
+static void check_stages_equal(const pg_stage_table_t *a, const pg_stage_table_t *b)
+{
+    PG_CHECK_U64(a->count, b->count);
+    for (uint32_t i = 0; i < a->count; i++) {
+        const pg_stage_t *x = &a->stages[i], *y = &b->stages[i];
+        PG_CHECK_U64(x->name_length, y->name_length);
+        PG_CHECK(memcmp(x->name, y->name, x->name_length + 1) == 0);
+        const uint64_t xs[] = {x->flags, x->invocations, x->records_in, x->records_out,
+                               x->bytes, x->exceptions, x->own, x->upstream, x->nested,
+                               x->suspended, x->wall, x->cpu_ns, x->cpu_invocations,
+                               x->io_read_bytes, x->io_write_bytes, x->io_invocations};
+        const uint64_t ys[] = {y->flags, y->invocations, y->records_in, y->records_out,
+                               y->bytes, y->exceptions, y->own, y->upstream, y->nested,
+                               y->suspended, y->wall, y->cpu_ns, y->cpu_invocations,
+                               y->io_read_bytes, y->io_write_bytes, y->io_invocations};
+        for (size_t f = 0; f < sizeof xs / sizeof xs[0]; f++)
+            PG_CHECK_U64(xs[f], ys[f]);
+        pg_test_check_hists_equal(&x->latency, &y->latency);
+    }
+    PG_CHECK_U64(a->span_count, b->span_count);
+    PG_CHECK(a->span_count == 0 || memcmp(a->spans, b->spans,
+                                          a->span_count * sizeof *a->spans) == 0);
+    PG_CHECK_U64(a->coalesced, b->coalesced);
+    PG_CHECK_U64(a->spans_dropped, b->spans_dropped);
+    PG_CHECK_U64(a->lost, b->lost);
+}
+
 void pg_test_check_profiles_equal(const pg_profile_t *a, const pg_profile_t *b)
 {
+    check_stages_equal(&a->stages, &b->stages);
     check_run_equal(&a->run, &b->run);
     PG_CHECK_U64(a->meta_count, b->meta_count);
     for (uint32_t i = 0; i < a->meta_count; i++) {
