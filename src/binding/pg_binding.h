@@ -27,4 +27,23 @@ PyObject *pg_core_export(PyObject *module, PyObject *args, PyObject *kwargs);
 PyObject *pg_core_prune(PyObject *module, PyObject *args, PyObject *kwargs);
 PyObject *pg_core_fit(PyObject *module, PyObject *args, PyObject *kwargs);
 
+/* Pipeline stages (pg_stage_binding.c, pg_stage_async.c). */
+PyObject *pg_core_stage_intern(PyObject *module, PyObject *name);
+PyObject *pg_core_stage_call(PyObject *module, PyObject *args);
+PyObject *pg_core_stage_enter(PyObject *module, PyObject *arg);
+PyObject *pg_core_stage_exit(PyObject *module, PyObject *args);
+PyObject *pg_core_stage_add(PyObject *module, PyObject *args);
+PyObject *pg_core_stage_reset(PyObject *module, PyObject *unused);
+PyObject *pg_core_stage_snapshot(PyObject *module, PyObject *unused);
+PyObject *pg_core_stage_options(PyObject *module, PyObject *args, PyObject *kwargs);
+/* Add the stage types to module; -1 with an exception set. */
+int pg_stage_types_ready(PyObject *module);
+int pg_stage_async_types_ready(PyObject *module);
+/* len(object) when it is a sized collection of records (not str/bytes),
+ * else -1; never leaves an exception set. */
+long long pg_stage_records_of(PyObject *object);
+/* Profile.stages() and Profile.spans() (pg_stage_binding.c). */
+PyObject *pg_stage_table_to_python(const pg_profile_t *profile);
+PyObject *pg_stage_spans_to_python(const pg_profile_t *profile);
+
 #endif

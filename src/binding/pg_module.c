@@ -6,6 +6,7 @@
 #include "pg_binding.h"
 #include "pg_error.h"
 #include "pg_format.h"
+#include "pg_stages.h"
 #include "pg_tracer.h"
 
 PyObject *pg_FormatError;
@@ -171,6 +172,11 @@ static PyObject *core_snapshot(PyObject *module, PyObject *unused)
     copy.run.profiler_memory = pg_tracer_memory();
     copy.run.lost_events = pg_tracer.lost;
     copy.run.unmatched_events = pg_tracer.unmatched;
+    pg_stage_table_release(&copy.stages);
+    if ((rc = pg_stages_copy(&copy.stages)) < 0) {
+        pg_profile_release(&copy);
+        return pg_raise(rc, NULL);
+    }
     return pg_profile_wrap(&copy);
 }
 
@@ -209,6 +215,18 @@ static PyMethodDef core_methods[] = {
     {"fit", (PyCFunction)(void (*)(void))pg_core_fit, METH_VARARGS | METH_KEYWORDS,
      "fit(sizes, values, target, *, floor=0.0, min_noise=0.0, bootstrap=200, seed=0, level=0.9, "
      "location='median') -> dict"},
+    {"stage_intern", pg_core_stage_intern, METH_O, "stage_intern(name) -> int"},
+    {"stage_call", pg_core_stage_call, METH_VARARGS,
+     "stage_call(stage, func, args, kwargs): call func as one invocation of stage"},
+    {"stage_enter", pg_core_stage_enter, METH_O, "stage_enter(stage): a with-block begins"},
+    {"stage_exit", pg_core_stage_exit, METH_VARARGS, "stage_exit(stage, failed)"},
+    {"stage_add", pg_core_stage_add, METH_VARARGS,
+     "stage_add(stage, records_in, records_out, bytes): explicit counts"},
+    {"stage_reset", pg_core_stage_reset, METH_NOARGS, "stage_reset(): zero the live stage table"},
+    {"stage_snapshot", pg_core_stage_snapshot, METH_NOARGS,
+     "stage_snapshot() -> Profile holding only the live stage table"},
+    {"stage_options", (PyCFunction)(void (*)(void))pg_core_stage_options,
+     METH_VARARGS | METH_KEYWORDS, "stage_options(*, cpu, io)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -234,7 +252,8 @@ PyMODINIT_FUNC PyInit__core(void)
         PyModule_AddObjectRef(module, "FormatError", pg_FormatError) < 0 ||
         PyModule_AddObjectRef(module, "ProfilerBusyError", pg_ProfilerBusyError) < 0 ||
         PyModule_AddObjectRef(module, "Profile", (PyObject *)&pg_ProfileType) < 0 ||
-        PyModule_AddObjectRef(module, "FORMAT_VERSION", version) < 0) {
+        PyModule_AddObjectRef(module, "FORMAT_VERSION", version) < 0 ||
+        pg_stage_types_ready(module) < 0) {
         Py_XDECREF(version);
         Py_DECREF(module);
         return NULL;

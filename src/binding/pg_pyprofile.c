@@ -401,7 +401,30 @@ static PyObject *profile_quantiles(pg_pyprofile_t *self, PyObject *args)
     return out;
 }
 
+static PyObject *profile_stages(pg_pyprofile_t *self, PyObject *unused)
+{
+    (void)unused;
+    return pg_stage_table_to_python(&self->profile);
+}
+
+static PyObject *profile_spans(pg_pyprofile_t *self, PyObject *unused)
+{
+    (void)unused;
+    return pg_stage_spans_to_python(&self->profile);
+}
+
+static PyObject *profile_get_stage_log(pg_pyprofile_t *self, void *closure)
+{
+    (void)closure;
+    const pg_stage_table_t *t = &self->profile.stages;
+    return Py_BuildValue("{s:I,s:K,s:K,s:I}", "coalesced", t->coalesced, "spans_dropped",
+                         (unsigned long long)t->spans_dropped, "lost",
+                         (unsigned long long)t->lost, "span_limit", t->span_limit);
+}
+
 static PyMethodDef profile_methods[] = {
+    {"stages", (PyCFunction)profile_stages, METH_NOARGS, "stages() -> list of dicts"},
+    {"spans", (PyCFunction)profile_spans, METH_NOARGS, "spans() -> list of tuples"},
     {"read", profile_read, METH_VARARGS | METH_STATIC, "read(path) -> Profile"},
     {"write", (PyCFunction)profile_write, METH_VARARGS, "write(path): atomic"},
     {"set_meta", (PyCFunction)profile_set_meta, METH_VARARGS, "set_meta(key, value)"},
@@ -425,6 +448,7 @@ static PyGetSetDef profile_getset[] = {
     {"function_count", (getter)profile_get_function_count, NULL, NULL, NULL},
     {"node_count", (getter)profile_get_node_count, NULL, NULL, NULL},
     {"processes", (getter)profile_get_processes, NULL, "process table (list of dicts)", NULL},
+    {"stage_log", (getter)profile_get_stage_log, NULL, "span log counters", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

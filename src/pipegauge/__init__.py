@@ -9,6 +9,7 @@ from ._core import FormatError, ProfilerBusyError
 from ._run import Overhead, Run
 from ._scale_param import scale_param
 from ._session import start, stop
+from ._stages import stage
 from ._stats import SORT_KEYS, FunctionStats
 from ._version import __version__
 
@@ -32,6 +33,7 @@ __all__ = [
     "load_ipython_extension",
     "profile",
     "scale_param",
+    "stage",
     "start",
     "stop",
 ]

@@ -1,4 +1,5 @@
 #include "pg_tracer.h"
+#include "pg_stages.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,7 @@ int pg_tracer_reset(void)
     pg_tracer.events = pg_tracer.lost = pg_tracer.unmatched = 0;
     threads_seen = 0;
     session_clock_start();
+    pg_stages_reset(pg_tracer.start_mark.ticks); /* a run's stages start with it */
     return PG_OK;
 }
 
@@ -233,6 +235,9 @@ int pg_tracer_end(pg_profile_t *out)
     run->threads = threads_seen;
     run->lost_events = pg_tracer.lost;
     run->unmatched_events = pg_tracer.unmatched;
+    pg_stage_table_release(&pg_tracer.profile.stages);
+    if (pg_stages_copy(&pg_tracer.profile.stages) < 0)
+        pg_tracer.profile.stages.lost++; /* the run keeps its call tree */
     *out = pg_tracer.profile;
     pg_tracer.profile = fresh;
     pg_tracer.generation++; /* stacks and code-map entries are now stale */
