@@ -11,7 +11,9 @@ from .._config import report_warnings, resolve
 from .._stats import SORT_KEYS, resolve_sort_key
 from ..renderers._text import Style
 from ..renderers.charts import DEFAULT_TOP, render_charts
+from .._stage_report import stage_report
 from ..renderers.header import render_header
+from ..renderers.stages import render_stages
 from ..renderers.table import render_table
 from ..renderers.tree import render_tree
 from ..renderers.processes import render_processes
@@ -74,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     layout = parser.add_mutually_exclusive_group()
     layout.add_argument("--flat", action="store_true", help="show the table of functions (the default)")
     layout.add_argument("--tree", action="store_true", help="show the call tree instead of the table")
+    layout.add_argument("--stages", action="store_true",
+                        help="show the pipeline stages: records, throughput, latency, own vs "
+                             "waiting time, the bottleneck")
     parser.add_argument("--charts", action="store_true",
                         help="add bar charts of the top functions by self time, total time, calls and memory")
     parser.add_argument("--min-percent", type=_percent, default=None, metavar="P",
@@ -114,7 +119,11 @@ def execute(args: argparse.Namespace) -> int:
     cwd = os.getcwd()
     output = [render_header(run, corrected=corrected, style=style)]
     stats = run.stats(args.sort, correct=corrected)
-    if args.tree:
+    if args.stages:
+        profile = run.profile
+        assert profile is not None
+        output.append(render_stages(stage_report(profile), style=style))
+    elif args.tree:
         profile = run.profile
         assert profile is not None
         by_index = sorted(stats, key=lambda item: item.index)
