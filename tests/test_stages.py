@@ -1,0 +1,389 @@
+"""Pipeline stages: records in/out, own vs waiting time, threads, async,
+with-blocks, exceptions, the bottleneck, the span log, and the stage table
+through the profile file and ``pipegauge view --stages``."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pipegauge
+from pipegauge import _format, stage
+from pipegauge._stage_report import stage_report
+
+
+def busy_wait(seconds: float) -> None:
+    """Exactly `seconds` of wall time in this thread, whatever the load."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def by_name(profile: Any) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in profile.stages()}
+
+
+# -- a generator chain with known counts --------------------------------------
+
+@stage("t.source")
+def source(n: int):
+    for i in range(n):
+        yield i
+
+
+@stage("t.parse")
+def parse(items):
+    for i in items:
+        yield {"id": i, "text": str(i)}
+
+
+@stage("t.filter")
+def keep_quarter(records):
+    for record in records:
+        if record["id"] % 4 == 0:
+            yield record
+
+
+@stage("t.enrich")
+def enrich(records):
+    for record in records:
+        record["double"] = record["id"] * 2
+        yield record
+
+
+@stage("t.sink")
+def sink(records) -> int:
+    count = 0
+    for _ in records:
+        count += 1
+    return count
+
+
+@pytest.mark.parametrize("profiled", [True, False])
+def test_chain_reports_exact_records_and_filter_ratio(profiled: bool) -> None:
+    # GIVEN a source -> parse -> filter -> enrich -> sink chain over 1000 records
+    stage.reset()
+    # WHEN it runs, under a profile or with no profiling at all
+    if profiled:
+        with pipegauge.profile() as run:
+            assert sink(enrich(keep_quarter(parse(source(1000))))) == 250
+        profile = run.profile
+    else:
+        assert sink(enrich(keep_quarter(parse(source(1000))))) == 250
+        profile = stage.snapshot()
+    # THEN every stage has its exact records in and out
+    stages = by_name(profile)
+    expected = {"t.source": (0, 1000), "t.parse": (1000, 1000), "t.filter": (1000, 250),
+                "t.enrich": (250, 250), "t.sink": (250, 0)}
+    for name, (records_in, records_out) in expected.items():
+        assert (stages[name]["records_in"], stages[name]["records_out"]) == (records_in, records_out), name
+        assert stages[name]["invocations"] == 1
+        assert stages[name]["exceptions"] == 0
+    report = {s.name: s for s in stage_report(profile).stages}
+    assert report["t.filter"].filter_ratio == 0.25
+    assert report["t.parse"].filter_ratio == 1.0
+    # per-record latency: one value per record out
+    assert stages["t.parse"]["latency"]["count"] == 1000
+    assert stages["t.filter"]["latency"]["count"] == 250
+
+
+# -- the slow stage: own time, not charged to its neighbours, the bottleneck --
+
+@stage("s.source")
+def slow_source(n: int):
+    yield from range(n)
+
+
+@stage("s.slow")
+def one_ms_per_record(items):
+    for item in items:
+        busy_wait(0.001)
+        yield item
+
+
+@stage("s.sink")
+def slow_sink(items) -> int:
+    return sum(1 for _ in items)
+
+
+def test_slow_stage_owns_its_time_and_is_the_bottleneck() -> None:
+    # GIVEN a stage that spends 1 ms per record, between a source and a sink
+    with pipegauge.profile() as run:
+        # WHEN 500 records flow through it
+        assert slow_sink(one_ms_per_record(slow_source(500))) == 500
+    stages = by_name(run.profile)
+    slow, upstream, downstream = stages["s.slow"], stages["s.source"], stages["s.sink"]
+    # THEN its own time is ~500 ms (+-10%)
+    assert 450e6 <= slow["own_ns"] <= 550e6, slow["own_ns"]
+    # AND that time is not its neighbours' own time: the sink waited on it
+    # upstream, the source was suspended while it worked
+    assert upstream["own_ns"] < 50e6 and downstream["own_ns"] < 50e6
+    assert downstream["upstream_ns"] >= 450e6
+    assert upstream["suspended_ns"] >= 450e6
+    assert slow["upstream_ns"] < 50e6
+    # AND the verdict names it
+    report = stage_report(run.profile)
+    assert report.bottleneck is not None and report.bottleneck.stage == "s.slow"
+    assert report.bottleneck.text.startswith("s.slow limits throughput: ")
+    assert report.bottleneck.factor is not None and report.bottleneck.factor > 5
+    assert "[s.slow]" in report.diagram()
+    assert slow["latency"]["count"] == 500
+    assert 0.9e6 <= slow["latency"]["p50_ns"] <= 1.3e6
+
+
+# -- threads ------------------------------------------------------------------
+
+@stage("p.work")
+def work(batch: list[int]) -> list[int]:
+    busy_wait(0.002)
+    return [x + 1 for x in batch]
+
+
+def test_thread_pool_stage_sums_records_and_has_spans_per_thread() -> None:
+    # GIVEN a plain-function stage used from a 4-thread pool
+    with pipegauge.profile() as run:
+        with ThreadPoolExecutor(4) as pool:
+            # WHEN 100 batches of 10 records go through it
+            results = list(pool.map(work, [list(range(10))] * 100))
+    assert len(results) == 100
+    profile = run.profile
+    stages = by_name(profile)
+    # THEN the records are summed over the threads
+    assert stages["p.work"]["invocations"] == 100
+    assert stages["p.work"]["records_in"] == 1000
+    assert stages["p.work"]["records_out"] == 1000
+    # AND its spans say which thread ran each invocation
+    index = [s["name"] for s in profile.stages()].index("p.work")
+    spans = [span for span in profile.spans() if span[0] == index]
+    assert sum(span[5] for span in spans) == 100
+    assert len({span[1] for span in spans}) == 4
+    assert threading.get_native_id() not in {span[1] for span in spans}
+    assert all(span[2] <= span[3] for span in spans)
+    # AND CPU time was measured at each call's boundaries
+    assert stages["p.work"]["cpu_measured"] == 100
+    assert stages["p.work"]["cpu_ns"] > 100 * 1e6
+
+
+# -- async --------------------------------------------------------------------
+
+@stage("a.fetch")
+async def fetch(keys: list[int]) -> list[int]:
+    await asyncio.sleep(0.02)
+    busy_wait(0.005)
+    return [k * 10 for k in keys]
+
+
+@stage("a.stream")
+async def stream(n: int):
+    for i in range(n):
+        await asyncio.sleep(0)
+        yield i
+
+
+def test_async_function_and_async_generator_stages() -> None:
+    async def main() -> tuple[list[int], list[int], list[int]]:
+        first = await fetch([1, 2, 3])
+        second = await asyncio.create_task(fetch([4, 5]))
+        items = [item async for item in stream(7)]
+        return first, second, items
+
+    with pipegauge.profile() as run:
+        first, second, items = asyncio.run(main())
+    assert first == [10, 20, 30] and second == [40, 50] and items == list(range(7))
+    stages = by_name(run.profile)
+    fetched = stages["a.fetch"]
+    assert (fetched["invocations"], fetched["records_in"], fetched["records_out"]) == (2, 5, 5)
+    # the awaits are suspended time, the busy part is own time
+    assert fetched["suspended_ns"] >= 2 * 15e6
+    assert 2 * 4e6 <= fetched["own_ns"] <= 2 * 15e6
+    streamed = stages["a.stream"]
+    assert (streamed["invocations"], streamed["records_out"]) == (1, 7)
+    assert streamed["exceptions"] == 0
+
+
+# -- with-blocks, nesting, explicit counts, exceptions -------------------------
+
+def test_context_manager_counts_and_nested_time() -> None:
+    with pipegauge.profile() as run:
+        with stage("w.outer") as outer:
+            outer.add_records(40, out=10)
+            outer.add_bytes(4096)
+            busy_wait(0.01)
+            with stage("w.inner"):
+                busy_wait(0.03)
+    stages = by_name(run.profile)
+    outer_stats, inner = stages["w.outer"], stages["w.inner"]
+    assert (outer_stats["records_in"], outer_stats["records_out"], outer_stats["bytes"]) == (40, 10, 4096)
+    # the inner block is nested time of the outer one, not its own
+    assert 25e6 <= inner["own_ns"] <= 60e6
+    assert 8e6 <= outer_stats["own_ns"] <= 25e6
+    assert outer_stats["nested_ns"] >= 25e6
+    assert outer_stats["cpu_ns"] < inner["cpu_ns"] + 25e6
+
+
+@stage("e.plain")
+def fails(x: int) -> int:
+    raise ValueError(x)
+
+
+@stage("e.gen")
+def fails_midway(items):
+    for item in items:
+        if item == 3:
+            raise KeyError(item)
+        yield item
+
+
+def test_exceptions_are_counted_and_propagate() -> None:
+    with pipegauge.profile() as run:
+        for i in range(3):
+            with pytest.raises(ValueError):
+                fails(i)
+        with pytest.raises(KeyError):
+            list(fails_midway(iter(range(10))))
+        with pytest.raises(RuntimeError):
+            with stage("e.block"):
+                raise RuntimeError("boom")
+    stages = by_name(run.profile)
+    assert (stages["e.plain"]["invocations"], stages["e.plain"]["exceptions"]) == (3, 3)
+    assert stages["e.gen"]["exceptions"] == 1
+    assert stages["e.gen"]["records_out"] == 3
+    assert stages["e.gen"]["records_in"] == 4  # the proxy counted the pulls
+    assert stages["e.block"]["exceptions"] == 1
+
+
+def test_stage_iter_wraps_an_iterator_between_stages() -> None:
+    with pipegauge.profile() as run:
+        lines = stage.iter((f"{i}\n" for i in range(300)), "i.read")
+        total = sink(enrich(keep_quarter(parse(int(x) for x in lines))))
+    assert total == 75
+    stages = by_name(run.profile)
+    assert stages["i.read"]["records_out"] == 300
+    assert stages["t.parse"]["records_in"] == 300
+
+
+def test_span_log_stays_bounded_and_keeps_every_invocation() -> None:
+    tiny = stage("b.tiny")(lambda x: x)
+    with pipegauge.profile() as run:
+        for i in range(40000):
+            tiny(i)
+    profile = run.profile
+    log = profile.stage_log
+    spans = profile.spans()
+    assert len(spans) <= log["span_limit"] == 16384
+    assert log["coalesced"] >= 1 and log["spans_dropped"] == 0
+    assert sum(span[5] for span in spans) == 40000
+    assert by_name(profile)["b.tiny"]["invocations"] == 40000
+
+
+def test_stage_names_are_checked() -> None:
+    with pytest.raises(ValueError):
+        stage("")
+    with pytest.raises(TypeError):
+        stage(3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        stage("x").add_records(-1)
+
+
+# -- through the file, and the CLI ----------------------------------------------
+
+PROGRAM = """
+    import time
+    from pipegauge import stage
+
+    @stage("source")
+    def source(n):
+        yield from range(n)
+
+    @stage("parse")
+    def parse(items):
+        for i in items:
+            yield str(i)
+
+    @stage("slow")
+    def slow(items):
+        for s in items:
+            end = time.perf_counter() + 0.001
+            while time.perf_counter() < end:
+                pass
+            yield s
+
+    @stage("sink")
+    def sink(items):
+        return sum(1 for _ in items)
+
+    print(sink(slow(parse(source(200)))))
+"""
+
+
+def test_run_file_and_view_stages(write_script, pipegauge, tmp_path: Path) -> None:
+    # GIVEN a program with declared stages, run under `pipegauge run`
+    script = write_script(PROGRAM)
+    result = pipegauge("run", "-o", str(tmp_path / "run"), str(script))
+    assert result.returncode == 0, result.stderr
+    # THEN the profile file carries the stage table, read alike by C and Python
+    profile_path = tmp_path / "run" / "profile.pgprof"
+    python_view = _format.read_profile(profile_path)["stages"]
+    c_view = pipegauge_profile = __import__("pipegauge")._core.Profile.read(str(profile_path))
+    names = [s["name"] for s in python_view["stages"]]
+    assert names == [s["name"] for s in c_view.stages()] == ["source", "parse", "slow", "sink"]
+    assert [s["records_out"] for s in python_view["stages"]] == [200, 200, 200, 0]
+    assert len(python_view["spans"]) == len(pipegauge_profile.spans()) == 4
+    # AND `view --stages` shows the table, the diagram and the verdict in 80 columns
+    view = pipegauge("view", str(tmp_path / "run"), "--stages")
+    assert view.returncode == 0, view.stderr
+    lines = view.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), [l for l in lines if len(l) > 80]
+    assert "source -> parse -> [slow] -> sink" in view.stdout
+    assert any(line.startswith("slow limits throughput: ") for line in lines)
+    assert any(line.startswith("parse ") and " 200 " in line for line in lines)
+
+
+AUTO_PROGRAM = """
+    import time
+
+    def extract():
+        time.sleep(0.05)
+        return list(range(1000))
+
+    def transform(rows):
+        time.sleep(0.1)
+        return [r * 2 for r in rows]
+
+    def tiny():
+        return 1
+
+    def main():
+        rows = transform(extract())
+        tiny()
+        return len(rows)
+
+    main()
+"""
+
+
+def test_auto_stages_when_none_are_declared(write_script, pipegauge, tmp_path: Path) -> None:
+    # GIVEN a program that declares no stage
+    script = write_script(AUTO_PROGRAM)
+    result = pipegauge("run", "-o", str(tmp_path / "run"), str(script))
+    assert result.returncode == 0, result.stderr
+    # WHEN its stages are shown
+    view = pipegauge("view", str(tmp_path / "run"), "--stages")
+    # THEN the entry function's callees above 1% of the run are the stages
+    assert "pipeline stages (auto" in view.stdout
+    assert "extract -> [transform]" in view.stdout
+    assert "tiny" not in view.stdout
+    profile = pipegauge_core_read(tmp_path / "run" / "profile.pgprof")
+    report = stage_report(profile)
+    assert report.auto and [s.name for s in report.stages] == ["extract", "transform"]
+    assert report.bottleneck is not None and report.bottleneck.stage == "transform"
+
+
+def pipegauge_core_read(path: Path) -> Any:
+    return pipegauge._core.Profile.read(str(path))
