@@ -85,9 +85,9 @@ static PyObject *iterator_step(stage_iterator_t *self, iterator_step_fn step, Py
     if (!iterator)
         return NULL; /* closed: exhausted */
     if (self->proxy) {
+        uint32_t previous = pg_stages_proxy_begin();
         PyObject *item = step(iterator, arg);
-        if (item)
-            pg_stages_count_pull();
+        pg_stages_proxy_end(previous, item != NULL);
         return item;
     }
     pg_stage_invocation_t *inv = &self->inv;

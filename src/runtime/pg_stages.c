@@ -22,6 +22,9 @@ typedef struct stage_thread {
     uint64_t io_self;         /* rchar one read of our own /proc file adds */
     int io_calibrated;        /* io_self was measured */
     uint64_t io_last_ns;      /* CLOCK_MONOTONIC of the last I/O measurement */
+    uint32_t proxy_depth;     /* depth of the frame whose counting proxy is
+                                 pulling now (0: none): stage iterators
+                                 pulled meanwhile are not its records too */
 } stage_thread_t;
 
 /* Two /proc reads cost tens of microseconds, so a thread measures the I/O
@@ -229,7 +232,8 @@ void pg_stages_pop(uint32_t depth, uint64_t now, int is_pull, int produced,
         pg_stage_frame_t *parent = &thread->frames[thread->depth - 1];
         if (is_pull) {
             parent->upstream += active;
-            parent->pulled += (uint64_t)(produced != 0);
+            if (thread->proxy_depth != thread->depth)
+                parent->pulled += (uint64_t)(produced != 0);
         } else {
             parent->nested += active;
         }
@@ -254,10 +258,23 @@ uint32_t pg_stages_depth_of(uint32_t stage)
     return 0;
 }
 
-void pg_stages_count_pull(void)
+uint32_t pg_stages_proxy_begin(void)
+{
+    stage_thread_t *thread = thread_get();
+    if (!thread)
+        return 0;
+    uint32_t previous = thread->proxy_depth;
+    thread->proxy_depth = thread->depth;
+    return previous;
+}
+
+void pg_stages_proxy_end(uint32_t previous, int produced)
 {
     stage_thread_t *thread = current_thread;
-    if (thread && thread->depth)
+    if (!thread)
+        return;
+    thread->proxy_depth = previous;
+    if (produced && thread->depth)
         thread->frames[thread->depth - 1].pulled++;
 }
 

@@ -114,9 +114,12 @@ pg_stage_frame_t *pg_stages_innermost(uint32_t stage);
 /* Depth of the innermost frame of stage, 0 when none. */
 uint32_t pg_stages_depth_of(uint32_t stage);
 
-/* Count one record pulled by the innermost activation from a plain
- * (undeclared) upstream iterator. */
-void pg_stages_count_pull(void);
+/* Around a pull from a counting proxy (a plain upstream iterator of a
+ * generator stage): the innermost activation counts one record in when the
+ * pull produced one, and not also the records the plain iterator pulled
+ * from stage iterators meanwhile. begin returns what end restores. */
+uint32_t pg_stages_proxy_begin(void);
+void pg_stages_proxy_end(uint32_t previous, int produced);
 
 /* Counts of a finished call or with-block: records in/out, bytes,
  * invocations, exceptions, wall, latency, and the span. */
