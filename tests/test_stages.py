@@ -5,6 +5,7 @@ through the profile file and ``pipegauge view --stages``."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -397,3 +398,45 @@ def test_auto_stages_when_none_are_declared(write_script, pipegauge, tmp_path: P
 
 def pipegauge_core_read(path: Path) -> Any:
     return pipegauge._core.Profile.read(str(path))
+
+
+def test_json_export_carries_documented_stages(write_script, pipegauge, tmp_path: Path) -> None:
+    from test_cli_export import documented_keys
+
+    # GIVEN a run with declared stages WHEN exported as JSON
+    script = write_script(PROGRAM)
+    assert pipegauge("run", "-o", str(tmp_path / "run"), str(script)).returncode == 0
+    result = pipegauge("export", str(tmp_path / "run"), "--format", "json", "-o",
+                       str(tmp_path / "out.json"))
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "out.json").read_text())
+    # THEN the stages, spans and bottleneck carry exactly the documented keys
+    stages = document["stages"]
+    assert set(stages) == documented_keys("stages")
+    assert set(stages["stages"][0]) == documented_keys("stages.stages[]")
+    assert set(stages["spans"][0]) == documented_keys("stages.spans[]")
+    assert set(stages["bottleneck"]) == documented_keys("stages.bottleneck")
+    assert [s["name"] for s in stages["stages"]] == ["source", "parse", "slow", "sink"]
+    assert stages["bottleneck"]["stage"] == "slow"
+    assert stages["diagram"] == "source -> parse -> [slow] -> sink"
+    assert {span["stage"] for span in stages["spans"]} == {0, 1, 2, 3}
+
+
+def test_chrome_trace_has_stage_spans_per_thread(tmp_path: Path) -> None:
+    # GIVEN a profile whose stage ran on 4 threads
+    with pipegauge.profile() as run:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(work, [[1, 2]] * 40))
+    # WHEN exported as a Chrome trace
+    out = tmp_path / "trace.json"
+    pipegauge._core.export(run.profile, "chrome", str(out))
+    events = json.loads(out.read_text())["traceEvents"]
+    # THEN each span is a complete event on its thread's track, named
+    spans = [e for e in events if e.get("cat") == "stage"]
+    assert sum(e["args"]["invocations"] for e in spans) == 40
+    assert {e["name"] for e in spans} == {"p.work"}
+    threads = {e["tid"] for e in spans}
+    assert len(threads) == 4
+    names = {e["tid"]: e["args"]["name"] for e in events if e.get("name") == "thread_name"}
+    assert all(names[t] == f"stages, thread {t}" for t in threads)
+    assert all(e["ph"] == "X" and e["dur"] >= 1900 for e in spans)  # 2 ms busy-waits, in us

@@ -16,6 +16,7 @@
  * such as pipeline stage spans and resource-timeline counters, are added as
  * sections of their own once the profile records them.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,11 +125,70 @@ static int put_call_tree(chrome_context_t *c)
     return pg_export_tree_walk(c->tree, visit_node, c);
 }
 
+/* Stage spans: one track per OS thread (tid = the OS thread id, which is
+ * never the call-tree track's 1), one complete event per span, at its real
+ * time since the run started. A coalesced span covers several invocations
+ * (args.invocations). */
+static int put_stage_thread_names(chrome_context_t *c)
+{
+    const pg_stage_table_t *table = &c->tree->profile->stages;
+    uint64_t *seen = malloc((table->span_count ? table->span_count : 1) * sizeof *seen);
+    if (!seen)
+        return PG_ERR_NOMEM;
+    c->stats->working_bytes += table->span_count * sizeof *seen;
+    uint32_t distinct = 0;
+    for (uint32_t i = 0; i < table->span_count; i++) {
+        uint64_t thread = table->spans[i].thread;
+        uint32_t k = 0;
+        while (k < distinct && seen[k] != thread)
+            k++;
+        if (k < distinct)
+            continue;
+        seen[distinct++] = thread;
+        char label[64];
+        snprintf(label, sizeof label, "stages, thread %llu", (unsigned long long)thread);
+        put_name_metadata(c, "thread_name", (int)thread, "", label);
+    }
+    free(seen);
+    return c->sink->failed;
+}
+
+static int put_stage_spans(chrome_context_t *c)
+{
+    const pg_profile_t *profile = c->tree->profile;
+    const pg_stage_table_t *table = &profile->stages;
+    if (table->span_count == 0)
+        return PG_OK;
+    int rc = put_stage_thread_names(c);
+    double unit = profile->run.ns_per_unit;
+    for (uint32_t i = 0; rc == PG_OK && i < table->span_count; i++) {
+        const pg_stage_span_t *span = &table->spans[i];
+        const pg_stage_t *stage = &table->stages[span->stage];
+        uint64_t start = (uint64_t)((double)span->start * unit);
+        uint64_t end = (uint64_t)((double)span->end * unit);
+        begin_event(c);
+        pg_export_puts(c->sink, "\"name\":\"");
+        pg_export_put_json_string(c->sink, stage->name, stage->name_length);
+        pg_export_printf(c->sink, "\",\"cat\":\"stage\",\"ph\":\"X\",\"pid\":%d,\"tid\":%llu,"
+                                  "\"ts\":", CHROME_PID, (unsigned long long)span->thread);
+        put_microseconds(c->sink, start);
+        pg_export_puts(c->sink, ",\"dur\":");
+        put_microseconds(c->sink, end - start);
+        pg_export_puts(c->sink, ",\"args\":{\"invocations\":");
+        pg_export_put_u64(c->sink, span->invocations);
+        pg_export_puts(c->sink, ",\"busy_ns\":");
+        pg_export_put_u64(c->sink, (uint64_t)((double)span->busy * unit));
+        pg_export_puts(c->sink, "}}");
+        rc = c->sink->failed;
+    }
+    return rc;
+}
+
 /* The trace, track by track. Pipeline stage spans (issue 4) and resource
  * counters ("C" events, issue 3) go here as further sections when the
  * profile carries them; each writes its events with begin_event(). */
 typedef int (*chrome_section_fn)(chrome_context_t *);
-static const chrome_section_fn sections[] = {put_metadata, put_call_tree};
+static const chrome_section_fn sections[] = {put_metadata, put_call_tree, put_stage_spans};
 
 int pg_export_chrome(pg_export_sink_t *sink, const pg_export_tree_t *tree,
                      pg_export_stats_t *stats)

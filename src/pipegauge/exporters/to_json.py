@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from .. import _core
+from .._stage_report import stage_report
 from .._stats import FunctionStats
 
 JSON_SCHEMA = "pipegauge.profile+json"
@@ -96,6 +97,7 @@ def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]
             for caller, callee, calls, primitive, exclusive_ns, inclusive_ns in profile.edges(correct)
         ],
         "processes": process_list(profile),
+        "stages": stage_report(profile).to_json(),
     }
 
 
