@@ -391,3 +391,64 @@ def _no_stale_screenshots():
     """Screenshots left by an earlier run must not pass for this run's."""
     for stale in ARTIFACTS.glob("report-*.png"):
         stale.unlink()
+
+
+STAGED_PROGRAM = """
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    from pipegauge import stage
+
+    @stage("read <&>")
+    def read(n):
+        yield from range(n)
+
+    @stage("parse")
+    def parse(items):
+        for item in items:
+            end = time.perf_counter() + 0.0005
+            while time.perf_counter() < end:
+                pass
+            yield item
+
+    @stage("load")
+    def load(batch):
+        time.sleep(0.002)
+        return batch
+
+    rows = list(parse(read(200)))
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(load, [rows[i:i + 20] for i in range(0, 200, 20)]))
+"""
+
+
+def test_stages_section_shows_table_verdict_and_gantt(browser, tmp_path):
+    # GIVEN a run with declared stages, one of them on two threads
+    (tmp_path / "prog.py").write_text(textwrap.dedent(STAGED_PROGRAM), encoding="utf-8")
+    completed = subprocess.run(pipegauge_command("run", "-o", str(tmp_path / "run"), "prog.py"),
+                               cwd=tmp_path, env=child_env(), capture_output=True, text=True,
+                               timeout=TIMEOUT_S)
+    assert completed.returncode == 0, completed.stderr
+    # WHEN its report is opened
+    opened = Page(browser, tmp_path / "run" / "report.html")
+    p = opened.page
+    try:
+        # THEN the stages section has the verdict, the diagram and one row per stage
+        section = p.locator("#pg-stages")
+        assert section.count() == 1
+        assert p.locator("#pg-stages .pg-verdict").inner_text().startswith("parse limits throughput")
+        assert p.locator("#pg-stages .pg-diagram").inner_text() == "read <&> -> [parse] -> load"
+        rows = p.locator("#pg-stages tbody tr")
+        assert rows.count() == 3
+        assert p.locator("#pg-stages tr.pg-bottleneck").get_attribute("data-stage") == "parse"
+        assert p.locator('#pg-stages tr[data-stage="load"] td').nth(2).inner_text() == "200"
+        # AND the Gantt view draws every span, load on two thread rows
+        data = p.evaluate("window.pgReport.model.data.stages")
+        assert p.locator("#pg-stages svg.pg-gantt rect.pg-span").count() == len(data["spans"])
+        labels = p.locator("#pg-stages .pg-gantt-label").all_text_contents()
+        assert sum(label.startswith("load \u00b7 thread ") for label in labels) == 2
+        # AND hovering a span shows its numbers
+        p.locator("#pg-stages rect.pg-span").last.hover()
+        assert "Invocations" in p.locator("#pg-tooltip").inner_text()
+        opened.screenshot("report-stages.png")
+    finally:
+        opened.close()

@@ -4,7 +4,7 @@ Times are nanoseconds (floats) unless said otherwise. Function records are
 tuples for speed; ``pipegauge`` wraps them in dataclasses.
 """
 
-from typing import Sequence
+from typing import Any, Iterable, Sequence
 
 FORMAT_VERSION: tuple[int, int]
 """(major, minor) of the profile file this build writes."""
@@ -71,6 +71,21 @@ class Profile:
         """The process table: {"pid", "parent_pid", "role", "state",
         "start_epoch_ns", "duration_ns", "events", "calls", "busy_ns"} per
         process; [] for a single-process run."""
+    def stages(self) -> list[dict[str, Any]]:
+        """Pipeline stages in declaration order, one dict each: name, auto,
+        invocations, records_in, records_out, bytes, exceptions, own_ns,
+        upstream_ns, nested_ns, suspended_ns, wall_ns, cpu_ns, cpu_measured
+        (activations whose CPU clock was read), io_read_bytes,
+        io_write_bytes, io_measured (invocations whose /proc I/O was read),
+        latency {count, min_ns, mean_ns, p50_ns, p95_ns, p99_ns, max_ns}
+        (per record, own time). Not overhead-corrected."""
+    def spans(self) -> list[tuple[int, int, float, float, float, int]]:
+        """Stage invocation spans: (stage index, OS thread id, start_ns,
+        end_ns, busy_ns, invocations), start/end since the run started;
+        invocations > 1 where the bounded log coalesced neighbours."""
+    @property
+    def stage_log(self) -> dict[str, int]:
+        """coalesced, spans_dropped, lost, span_limit of the span log."""
 
 def start(
     *,
@@ -138,6 +153,59 @@ def fit(
     of each size's repeats (the minimum for wall times: descheduling only
     adds time). ValueError for bad input (sizes < 1, negative or non-finite
     values, more than 64 sizes or 4096 points)."""
+
+class StageIterator:
+    """StageIterator(stage, iterable, *, proxy=False): iterates iterable as
+    an invocation of stage (each item a record out; time inside its
+    __next__ is the stage's, and the consumer's upstream wait). proxy=True
+    makes a counting proxy instead: each item is a record in of the stage
+    pulling from it, its time stays the puller's own. send/throw/close are
+    forwarded; other attributes come from the wrapped iterator."""
+    def __init__(self, stage: int, iterable: Iterable[Any], *, proxy: bool = False) -> None: ...
+    def __iter__(self) -> StageIterator: ...
+    def __next__(self) -> Any: ...
+    def send(self, value: Any) -> Any: ...
+    def throw(self, *args: Any) -> Any: ...
+    def close(self) -> None: ...
+
+class StageAwaitable:
+    """StageAwaitable(stage, coroutine, records_in=-1): awaiting it runs the
+    coroutine as one invocation of stage, each step timed; the time between
+    steps is suspended time. Await it once."""
+    def __init__(self, stage: int, coroutine: Any, records_in: int = -1) -> None: ...
+    def __await__(self) -> Any: ...
+
+class StageAsyncGen:
+    """StageAsyncGen(stage, agen): an async iterator over agen counted as
+    one invocation of stage (each item a record out)."""
+    def __init__(self, stage: int, agen: Any) -> None: ...
+    def __aiter__(self) -> StageAsyncGen: ...
+    def __anext__(self) -> Any: ...
+    def asend(self, value: Any) -> Any: ...
+    def athrow(self, *args: Any) -> Any: ...
+    def aclose(self) -> Any: ...
+
+def stage_intern(name: str) -> int:
+    """Index of the stage named name (registered for the process's life).
+    ValueError for an empty name, a NUL or more than 4096 bytes."""
+def stage_call(stage: int, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> Any:
+    """func(*args, **kwargs) as one invocation of stage: records in = len()
+    of args[0] when sized (else records pulled from stage iterators), out =
+    len() of the result when sized; explicit counts (stage_add) win. Reads
+    the thread CPU clock and, at most once per 10 ms per thread, /proc I/O."""
+def stage_enter(stage: int) -> None:
+    """A with-block of stage begins on this thread."""
+def stage_exit(stage: int, failed: bool) -> None:
+    """This thread's innermost with-block of stage ends."""
+def stage_add(stage: int, records_in: int, records_out: int, bytes: int) -> None:
+    """Explicit counts for this thread's innermost activation of stage
+    (any stage when stage is -1; RuntimeError when none is running)."""
+def stage_reset() -> None:
+    """Zero the live stage counters and spans (a run start does it too)."""
+def stage_snapshot() -> Profile:
+    """A Profile holding only the live stage table (no call tree)."""
+def stage_options(*, cpu: bool = ..., io: bool = ...) -> None:
+    """Turn the CPU-clock and /proc I/O reads of calls and blocks on or off."""
 
 def active() -> bool: ...
 def event_count() -> int:

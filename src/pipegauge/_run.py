@@ -151,6 +151,14 @@ class Run:
         stats = [FunctionStats.from_record(index, record) for index, record in enumerate(records)]
         return sort_stats(stats, sort)
 
+    def stages(self) -> Any:
+        """The run's pipeline stages (a ``StageReport``: ``stages``, ``spans``,
+        ``bottleneck``, ``diagram()``, ``to_json()``); auto-stages when the
+        program declared none."""
+        from ._stage_report import stage_report
+
+        return stage_report(self._require_profile())
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the run. An existing directory, or a path without a suffix,
         gets the whole run directory (profile.pgprof, summary.json,

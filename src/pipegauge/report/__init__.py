@@ -22,6 +22,7 @@ from typing import Any, Union
 from .. import _core
 from .._files import write_atomic
 from .._run import Run
+from .._stage_report import stage_report
 from .._summary import _meta_value
 
 __all__ = ["MAX_BYTES", "MAX_NODES", "build_data", "render", "render_html"]
@@ -131,6 +132,7 @@ def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
         "synthetic_functions": synthetic,
         "nodes": node_columns,
         "tree": {"nodes": profile.node_count, "shown": tree.node_count, "pruned": pruned},
+        "stages": stage_report(profile).to_json(),
     }
 
 

@@ -5,7 +5,7 @@
  *   2. Model    - data transforms on the embedded JSON (pure: no DOM)
  *   3. Dom      - small DOM helpers (text is always set as text, never HTML)
  *   4. Sections - one object per report section: {id, title, available(model),
- *                 render(body, model)}; later sections (stages, resources,
+ *                 render(body, model)}; later sections (resources,
  *                 findings, diff, forecast) are new objects in SECTIONS.
  *   5. Boot     - parse the data, render every available section.
  * window.pgReport exposes the model and section state for tests and
@@ -511,8 +511,107 @@ const TableSection = {
   },
 };
 
+/* Pipeline stages: the verdict, the diagram, the table and a Gantt view of
+ * the invocation spans (one row per stage and thread). */
+const StageModel = {
+  /* Gantt rows: one per (stage, thread) in stage order, then thread order. */
+  rows(stages) {
+    const keys = new Map();
+    for (const span of stages.spans) {
+      const key = span.stage + ":" + span.thread;
+      if (!keys.has(key)) keys.set(key, { stage: span.stage, thread: span.thread, spans: [] });
+      keys.get(key).spans.push(span);
+    }
+    const rows = Array.from(keys.values());
+    rows.sort((a, b) => a.stage - b.stage || a.thread - b.thread);
+    return rows;
+  },
+  extent(stages) {
+    let end = 0;
+    for (const span of stages.spans) end = Math.max(end, span.end_ns);
+    return end;
+  },
+  ratio(value) { return value == null ? "-" : value.toPrecision(3); },
+  rate(value) { return value == null ? "-" : (value >= 100 ? Format.count(value) : value.toPrecision(3)); },
+};
+
+const StagesSection = {
+  id: "stages",
+  title: "Pipeline stages",
+  available: (model) => Boolean(model.data.stages && model.data.stages.stages.length),
+  COLUMNS: [
+    ["Stage", (s) => s.name], ["Calls", (s) => Format.count(s.invocations)],
+    ["In", (s) => Format.count(s.records_in)], ["Out", (s) => Format.count(s.records_out)],
+    ["Out/in", (s) => StageModel.ratio(s.filter_ratio)], ["Own", (s) => Format.seconds(s.own)],
+    ["Upstream wait", (s) => Format.seconds(s.upstream)], ["Suspended", (s) => Format.seconds(s.suspended)],
+    ["Records/s (own)", (s) => StageModel.rate(s.throughput_own)],
+    ["Records/s (wall)", (s) => StageModel.rate(s.throughput_wall)],
+    ["p50", (s) => s.latency.p50_ns != null ? Format.time(s.latency.p50_ns) : "-"],
+    ["p99", (s) => s.latency.p99_ns != null ? Format.time(s.latency.p99_ns) : "-"],
+    ["Max", (s) => s.latency.max_ns != null ? Format.time(s.latency.max_ns) : "-"],
+    ["CPU", (s) => s.cpu != null ? Format.seconds(s.cpu) : "-"],
+    ["I/O read", (s) => s.io_read != null ? Format.bytes(s.io_read) : "-"],
+    ["Exceptions", (s) => Format.count(s.exceptions)],
+  ],
+  render(body, model) {
+    const stages = model.data.stages;
+    if (stages.auto) body.append(Dom.el("p", { class: "pg-note", text: "No stage was declared: these are the entry function\u2019s direct callees taking at least 1% of the run (declare stages with @pipegauge.stage(\"name\"))." }));
+    if (stages.bottleneck) body.append(Dom.el("p", { class: "pg-verdict", text: stages.bottleneck.text }));
+    body.append(Dom.el("p", { class: "pg-diagram mono", text: stages.diagram }));
+    const head = Dom.el("tr");
+    for (const [label] of StagesSection.COLUMNS) head.append(Dom.el("th", { text: label }));
+    const tbody = Dom.el("tbody");
+    for (const stage of stages.stages) {
+      const tr = Dom.el("tr", { "data-stage": stage.name });
+      if (stages.bottleneck && stage.name === stages.bottleneck.stage) tr.className = "pg-bottleneck";
+      for (const [, cell] of StagesSection.COLUMNS) tr.append(Dom.el("td", { text: cell(stage) }));
+      tbody.append(tr);
+    }
+    body.append(Dom.el("div", { class: "pg-table-wrap" }, Dom.el("table", { class: "pg-table pg-stage-table" }, Dom.el("thead", null, head), tbody)));
+    if (stages.spans.length) body.append(StagesSection.gantt(stages));
+  },
+  /* SVG Gantt: x is time since the run started, one row per stage and
+   * thread; a span's darker inner bar is its busy (own) share. */
+  gantt(stages) {
+    const NS = "http://www.w3.org/2000/svg";
+    const svgEl = (tag, attrs) => {
+      const node = document.createElementNS(NS, tag);
+      for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+      return node;
+    };
+    const rows = StageModel.rows(stages);
+    const extent = StageModel.extent(stages) || 1;
+    const LABEL = 200, WIDTH = 1000, ROW = 18, AXIS = 20;
+    const svg = svgEl("svg", { class: "pg-gantt", viewBox: "0 0 " + (LABEL + WIDTH) + " " + (rows.length * ROW + AXIS), width: "100%" });
+    const threads = new Set(stages.spans.map((s) => s.thread));
+    rows.forEach((row, r) => {
+      const y = r * ROW;
+      const label = svgEl("text", { x: 4, y: y + ROW - 5, class: "pg-gantt-label" });
+      const name = stages.stages[row.stage].name;
+      label.textContent = threads.size > 1 ? name + " \u00b7 thread " + row.thread : name;
+      svg.append(label);
+      for (const span of row.spans) {
+        const x = LABEL + WIDTH * span.start_ns / extent;
+        const w = Math.max(WIDTH * (span.end_ns - span.start_ns) / extent, 0.5);
+        const rect = svgEl("rect", { x, y: y + 2, width: w, height: ROW - 4, class: "pg-span", fill: Dom.functionColor(row.stage) });
+        const busy = span.end_ns > span.start_ns ? (span.busy_ns / (span.end_ns - span.start_ns)) : 1;
+        const inner = svgEl("rect", { x, y: y + 2 + (ROW - 4) * (1 - busy), width: w, height: (ROW - 4) * busy, class: "pg-span-busy" });
+        const tip = [["Stage", name], ["Thread", String(span.thread)], ["Start", Format.time(span.start_ns)], ["Duration", Format.time(span.end_ns - span.start_ns)], ["Own time", Format.time(span.busy_ns)], ["Invocations", Format.count(span.invocations)]];
+        rect.addEventListener("mousemove", (event) => Dom.tooltip.show(event, tip));
+        rect.addEventListener("mouseleave", () => Dom.tooltip.hide());
+        svg.append(rect, inner);
+      }
+    });
+    const axis = svgEl("text", { x: LABEL, y: rows.length * ROW + AXIS - 5, class: "pg-gantt-label" });
+    axis.textContent = "0 \u2192 " + Format.time(extent) + " since the run started; darker: the stage\u2019s own time";
+    svg.append(axis);
+    const note = stages.span_log.coalesced ? Dom.el("p", { class: "pg-note", text: "The span log was full: neighbouring spans of a stage and thread were merged " + stages.span_log.coalesced + " times (every invocation kept)." }) : null;
+    return Dom.el("div", { class: "pg-gantt-wrap" }, svg, note);
+  },
+};
+
 /* Sections in page order; each renders only when it has data. */
-const SECTIONS = [HeaderSection, FlameSection, TreeSection, TableSection];
+const SECTIONS = [HeaderSection, StagesSection, FlameSection, TreeSection, TableSection];
 
 /* ------------------------------------------------------------------- 5. Boot */
 function boot() {
