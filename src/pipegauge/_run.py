@@ -11,6 +11,10 @@ from typing import Any
 from . import _core
 from ._options import Options
 from ._runlog import RunLog
+# Imported here, not lazily at exit: its dataclasses are built with exec() of
+# a string, which during interpreter exit would clear CPython's note of an
+# unhandled KeyboardInterrupt (the process would exit 1, not by SIGINT).
+from ._stage_report import StageReport, stage_report
 from ._stats import NS, FunctionStats, sort_stats
 
 
@@ -151,12 +155,10 @@ class Run:
         stats = [FunctionStats.from_record(index, record) for index, record in enumerate(records)]
         return sort_stats(stats, sort)
 
-    def stages(self) -> Any:
-        """The run's pipeline stages (a ``StageReport``: ``stages``, ``spans``,
-        ``bottleneck``, ``diagram()``, ``to_json()``); auto-stages when the
-        program declared none."""
-        from ._stage_report import stage_report
-
+    def stages(self) -> StageReport:
+        """The run's pipeline stages (``stages``, ``spans``, ``bottleneck``,
+        ``diagram()``, ``to_json()``); auto-stages when the program declared
+        none."""
         return stage_report(self._require_profile())
 
     def save(self, path: str | os.PathLike[str]) -> Path:
