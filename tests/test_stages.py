@@ -353,6 +353,12 @@ def test_run_file_and_view_stages(write_script, pipegauge, tmp_path: Path) -> No
     assert names == [s["name"] for s in c_view.stages()] == ["source", "parse", "slow", "sink"]
     assert [s["records_out"] for s in python_view["stages"]] == [200, 200, 200, 0]
     assert len(python_view["spans"]) == len(pipegauge_profile.spans()) == 4
+    # AND summary.json has the digest
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())["stages"]
+    assert summary["diagram"] == "source -> parse -> [slow] -> sink" and not summary["auto"]
+    assert summary["bottleneck"].startswith("slow limits throughput")
+    assert [(s["records_in"], s["records_out"]) for s in summary["stages"]] == [
+        (0, 200), (200, 200), (200, 200), (200, 0)]
     # AND `view --stages` shows the table, the diagram and the verdict in 80 columns
     view = pipegauge("view", str(tmp_path / "run"), "--stages")
     assert view.returncode == 0, view.stderr

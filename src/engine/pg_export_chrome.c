@@ -12,9 +12,10 @@
  * profiler overhead), a child's span is clipped to what is left of the
  * parent's; args.total_ns always carries the exact inclusive time.
  *
- * The document is a list of sections (see `sections` below): more tracks,
- * such as pipeline stage spans and resource-timeline counters, are added as
- * sections of their own once the profile records them.
+ * The document is a list of sections (see `sections` below): the pipeline
+ * stage spans are one (real timestamps, a track per OS thread); more tracks,
+ * such as resource-timeline counters, are added as sections of their own
+ * once the profile records them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,9 +185,9 @@ static int put_stage_spans(chrome_context_t *c)
     return rc;
 }
 
-/* The trace, track by track. Pipeline stage spans (issue 4) and resource
- * counters ("C" events, issue 3) go here as further sections when the
- * profile carries them; each writes its events with begin_event(). */
+/* The trace, track by track. Resource counters ("C" events, issue 3) go
+ * here as a further section when the profile carries them; each section
+ * writes its events with begin_event(). */
 typedef int (*chrome_section_fn)(chrome_context_t *);
 static const chrome_section_fn sections[] = {put_metadata, put_call_tree, put_stage_spans};
 

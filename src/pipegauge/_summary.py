@@ -49,6 +49,23 @@ def function_summary(stats: FunctionStats) -> dict[str, Any]:
     }
 
 
+def _stages_summary(run: Run) -> dict[str, Any]:
+    """Declared stages (auto-stages when none), the bottleneck, the diagram."""
+    report = run.stages()
+    return {
+        "auto": report.auto,
+        "diagram": report.diagram(),
+        "bottleneck": report.bottleneck.text if report.bottleneck else None,
+        "stages": [
+            {"name": s.name, "invocations": s.invocations, "records_in": s.records_in,
+             "records_out": s.records_out, "own_s": s.own, "upstream_s": s.upstream,
+             "suspended_s": s.suspended, "wall_s": s.wall, "exceptions": s.exceptions,
+             "throughput_own": s.throughput_own}
+            for s in report.stages
+        ],
+    }
+
+
 def build_summary(run: Run, top: int = 20) -> dict[str, Any]:
     info = run.run_info
     overhead = run.overhead
@@ -79,5 +96,6 @@ def build_summary(run: Run, top: int = 20) -> dict[str, Any]:
         },
         "top_functions": [function_summary(item) for item in stats[:top]],
         "processes": run.processes,
+        "stages": _stages_summary(run),
         "files": {"profile": "profile.pgprof", "log": "pipegauge.log"},
     }
