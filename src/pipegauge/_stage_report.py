@@ -148,7 +148,8 @@ def _entry_node(nodes: list[tuple[Any, ...]], children: dict[int, list[int]]) ->
     while True:
         kids = children.get(node, [])
         if not kids:
-            return node
+            # a leaf holds nearly all the time: it is the one stage
+            return nodes[node][0] if node else node
         heaviest = max(kids, key=lambda k: nodes[k][4])
         if node != 0 and nodes[heaviest][4] < _WRAPPER_SHARE * nodes[node][4]:
             return node

@@ -207,7 +207,8 @@ static void close_open_frames(uint64_t now)
 
 uint64_t pg_tracer_memory(void)
 {
-    uint64_t bytes = pg_profile_memory(&pg_tracer.profile) + pg_codemap_memory() + pg_backend_memory();
+    uint64_t bytes = pg_profile_memory(&pg_tracer.profile) + pg_codemap_memory() +
+                     pg_backend_memory() + pg_stages_memory();
     pthread_mutex_lock(&thread_lock);
     for (pg_thread_t *thread = thread_list; thread; thread = thread->next)
         bytes += sizeof *thread + (uint64_t)thread->capacity * sizeof(pg_frame_t);
