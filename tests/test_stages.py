@@ -453,3 +453,53 @@ def test_chrome_trace_has_stage_spans_per_thread(tmp_path: Path) -> None:
     names = {e["tid"]: e["args"]["name"] for e in events if e.get("name") == "thread_name"}
     assert all(names[t] == f"stages, thread {t}" for t in threads)
     assert all(e["ph"] == "X" and e["dur"] >= 1900 for e in spans)  # 2 ms busy-waits, in us
+
+
+def test_generator_chains_in_several_threads_at_once() -> None:
+    # GIVEN the same generator chain run by 3 threads at the same time
+    barrier = threading.Barrier(3)
+    totals: list[int] = []
+
+    def worker() -> None:
+        barrier.wait()
+        totals.append(sink(enrich(keep_quarter(parse(source(400))))))
+
+    with pipegauge.profile() as run:
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    # THEN each thread's stack kept its own stages apart: the counts add up
+    assert totals == [100, 100, 100]
+    stages = by_name(run.profile)
+    assert (stages["t.parse"]["records_in"], stages["t.parse"]["records_out"]) == (1200, 1200)
+    assert (stages["t.filter"]["records_in"], stages["t.filter"]["records_out"]) == (1200, 300)
+    assert stages["t.sink"]["records_in"] == 300
+    assert stages["t.filter"]["invocations"] == 3
+    index = [s["name"] for s in run.profile.stages()].index("t.filter")
+    assert len({span[1] for span in run.profile.spans() if span[0] == index}) == 3
+
+
+@stage("io.read")
+def read_file(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def test_function_stage_io_and_cpu_are_measured(tmp_path: Path) -> None:
+    # GIVEN a file of 1 MiB and a stage that reads it, in a fresh thread
+    # (a thread's first stage call always has its /proc I/O read)
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"x" * (1 << 20))
+    with pipegauge.profile() as run:
+        thread = threading.Thread(target=read_file, args=(str(path),))
+        thread.start()
+        thread.join()
+    # THEN its I/O is the bytes it read, not the profiler's own /proc reads
+    io = by_name(run.profile)["io.read"]
+    assert io["io_measured"] == 1
+    assert (1 << 20) <= io["io_read_bytes"] <= (1 << 20) + 16384, io["io_read_bytes"]
+    assert io["cpu_measured"] == 1 and io["cpu_ns"] > 0
+    report = {s.name: s for s in stage_report(run.profile).stages}
+    assert report["io.read"].io_read == io["io_read_bytes"]
