@@ -503,3 +503,21 @@ def test_function_stage_io_and_cpu_are_measured(tmp_path: Path) -> None:
     assert io["cpu_measured"] == 1 and io["cpu_ns"] > 0
     report = {s.name: s for s in stage_report(run.profile).stages}
     assert report["io.read"].io_read == io["io_read_bytes"]
+
+
+@stage("y.gen")
+def gen_with_open_block(items):
+    with stage("y.block"):
+        for item in items:
+            yield item
+
+
+def test_with_block_open_across_a_yield_is_counted_as_lost() -> None:
+    # GIVEN a generator stage whose with-block stays open across its yields
+    with pipegauge.profile() as run:
+        assert list(gen_with_open_block(iter(range(5)))) == list(range(5))
+    # THEN the generator's counts are intact, and the block's lost
+    # activations are counted instead of being charged to someone else
+    stages = by_name(run.profile)
+    assert (stages["y.gen"]["records_in"], stages["y.gen"]["records_out"]) == (5, 5)
+    assert run.profile.stage_log["lost"] >= 1

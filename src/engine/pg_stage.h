@@ -81,7 +81,9 @@ typedef struct pg_stage_table {
     uint32_t span_limit;     /* bound of the log (PG_STAGE_SPAN_LIMIT) */
     uint32_t coalesced;      /* times the log was coalesced */
     uint64_t spans_dropped;  /* spans lost because no group could merge */
-    uint64_t lost;           /* latency values or stages lost to memory */
+    uint64_t lost;           /* latency values, stages or activations lost
+                                (no memory, or a with-block left open
+                                across a yield) */
 } pg_stage_table_t;
 
 void pg_stage_table_init(pg_stage_table_t *table);

@@ -164,3 +164,24 @@ class Recording:
             log.warning(f"{lost:,} events were lost (out of memory or limits): counts are incomplete")
         if unmatched:
             log.warning(f"{unmatched:,} exit events had no matching entry and were ignored")
+        self._log_stages(run)
+
+    def _log_stages(self, run: Run) -> None:
+        log = self.log
+        try:
+            report = run.stages()
+        except Exception as exc:  # noqa: BLE001 - logging must not fail the run
+            log.warning(f"pipeline stages unavailable: {exc}")
+            return
+        if not report.stages or report.auto:
+            log.info("pipeline stages: none declared")
+            return
+        log.info(f"pipeline stages: {report.diagram()}; {len(report.spans):,} spans")
+        if report.bottleneck is not None:
+            log.info(f"bottleneck: {report.bottleneck.text}")
+        if report.log.get("coalesced"):
+            log.info(f"stage span log full: neighbouring spans merged {report.log['coalesced']} times")
+        for key, what in (("spans_dropped", "stage spans dropped (more thread/stage pairs than the log holds)"),
+                          ("lost", "stage activations or latency values lost (out of memory, or a with-block left open across a yield)")):
+            if report.log.get(key):
+                log.warning(f"{report.log[key]:,} {what}")

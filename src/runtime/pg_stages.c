@@ -208,9 +208,13 @@ void pg_stages_pop(uint32_t depth, uint64_t now, int is_pull, int produced,
     stage_thread_t *thread = current_thread;
     if (!thread || depth == 0 || depth > thread->depth)
         return;
+    pg_stage_frame_t *frame = &thread->frames[depth - 1];
+    /* Frames above ours were left open (a with-block spanning a yield):
+     * their time stays in ours, their pulled records become ours. */
+    for (uint32_t i = depth; i < thread->depth; i++)
+        frame->pulled += thread->frames[i].pulled;
     pg_stages_live.unmatched += thread->depth - depth;
     thread->depth = depth - 1;
-    pg_stage_frame_t *frame = &thread->frames[depth - 1];
     uint64_t active = now > frame->start ? now - frame->start : 0;
     uint64_t waited = frame->upstream + frame->nested;
     done->active = active;
@@ -420,7 +424,9 @@ int pg_stages_copy(pg_stage_table_t *dst)
     }
     dst->coalesced = live->coalesced;
     dst->spans_dropped = live->spans_dropped;
-    dst->lost = live->lost + pg_stages_live.lost;
+    /* Activations lost to memory and with-blocks closed out of order both
+     * mean incomplete stage counts: one counter in the file. */
+    dst->lost = live->lost + pg_stages_live.lost + pg_stages_live.unmatched;
     free(map);
     if (rc < 0)
         pg_stage_table_release(dst);
