@@ -210,9 +210,13 @@ void pg_stages_pop(uint32_t depth, uint64_t now, int is_pull, int produced,
         return;
     pg_stage_frame_t *frame = &thread->frames[depth - 1];
     /* Frames above ours were left open (a with-block spanning a yield):
-     * their time stays in ours, their pulled records become ours. */
-    for (uint32_t i = depth; i < thread->depth; i++)
+     * their own time stays in ours, their pulled records and waits become
+     * ours. */
+    for (uint32_t i = depth; i < thread->depth; i++) {
         frame->pulled += thread->frames[i].pulled;
+        frame->upstream += thread->frames[i].upstream;
+        frame->nested += thread->frames[i].nested;
+    }
     pg_stages_live.unmatched += thread->depth - depth;
     thread->depth = depth - 1;
     uint64_t active = now > frame->start ? now - frame->start : 0;
