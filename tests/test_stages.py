@@ -521,3 +521,29 @@ def test_with_block_open_across_a_yield_is_counted_as_lost() -> None:
     stages = by_name(run.profile)
     assert (stages["y.gen"]["records_in"], stages["y.gen"]["records_out"]) == (5, 5)
     assert run.profile.stage_log["lost"] >= 1
+
+
+@stage("g.echo")
+def echo():
+    received = yield "ready"
+    while received is not None:
+        received = yield received * 2
+
+
+def test_generator_stage_forwards_send_and_close() -> None:
+    with pipegauge.profile() as run:
+        echo_stage = echo()
+        assert next(echo_stage) == "ready"
+        assert echo_stage.send(4) == 8
+        assert echo_stage.send(5) == 10
+        echo_stage.close()
+        # a consumer that stops early ends the invocation too
+        for item in parse(source(100)):
+            if item["id"] == 9:
+                break
+    stages = by_name(run.profile)
+    assert (stages["g.echo"]["invocations"], stages["g.echo"]["records_out"]) == (1, 3)
+    assert stages["t.parse"]["records_out"] == 10
+    names = [s["name"] for s in run.profile.stages()]
+    ended = {names[span[0]] for span in run.profile.spans()}
+    assert {"g.echo", "t.parse", "t.source"} <= ended

@@ -72,8 +72,20 @@ static PyObject *return_value(PyObject *value)
 }
 
 /* One step: send value (NULL: None) or throw args into inner. */
+/* After tp_clear (a collected cycle) a step or owner may be called from a
+ * finalizer: refuse instead of dereferencing NULL. */
+static int gone(const void *pointer)
+{
+    if (pointer)
+        return 0;
+    PyErr_SetString(PyExc_RuntimeError, "a pipegauge stage wrapper was already cleared");
+    return 1;
+}
+
 static PyObject *step_run(stage_step_t *self, PyObject *value, PyObject *throw_args)
 {
+    if (gone(self->owner) || gone(self->inner))
+        return NULL;
     stage_owner_t *owner = self->owner;
     pg_stage_invocation_t *inv = &owner->inv;
     PyObject *result = NULL;
@@ -131,6 +143,8 @@ static PyObject *step_throw(stage_step_t *self, PyObject *args)
 static PyObject *step_close(stage_step_t *self, PyObject *unused)
 {
     (void)unused;
+    if (gone(self->inner))
+        return NULL;
     if (PyObject_HasAttrString(self->inner, "close"))
         return PyObject_CallMethod(self->inner, "close", NULL);
     Py_RETURN_NONE;
@@ -290,18 +304,24 @@ static PyObject *agen_aiter(PyObject *self)
 
 static PyObject *agen_anext(stage_owner_t *self)
 {
+    if (gone(self->wrapped))
+        return NULL;
     return step_new(self, PyObject_CallMethod(self->wrapped, "__anext__", NULL),
                     MODE_AGEN_ITEM);
 }
 
 static PyObject *agen_asend(stage_owner_t *self, PyObject *value)
 {
+    if (gone(self->wrapped))
+        return NULL;
     return step_new(self, PyObject_CallMethod(self->wrapped, "asend", "O", value),
                     MODE_AGEN_ITEM);
 }
 
 static PyObject *agen_athrow(stage_owner_t *self, PyObject *args)
 {
+    if (gone(self->wrapped))
+        return NULL;
     PyObject *method = PyObject_GetAttrString(self->wrapped, "athrow");
     PyObject *inner = method ? PyObject_Call(method, args, NULL) : NULL;
     Py_XDECREF(method);
@@ -311,6 +331,8 @@ static PyObject *agen_athrow(stage_owner_t *self, PyObject *args)
 static PyObject *agen_aclose(stage_owner_t *self, PyObject *unused)
 {
     (void)unused;
+    if (gone(self->wrapped))
+        return NULL;
     return step_new(self, PyObject_CallMethod(self->wrapped, "aclose", NULL), MODE_AGEN_CLOSE);
 }
 

@@ -82,8 +82,11 @@ static PyObject *step_throw(PyObject *iterator, PyObject *args)
 static PyObject *iterator_step(stage_iterator_t *self, iterator_step_fn step, PyObject *arg)
 {
     PyObject *iterator = self->iterator;
-    if (!iterator)
-        return NULL; /* closed: exhausted */
+    if (!iterator) { /* cleared by the garbage collector: exhausted */
+        if (step != step_next)
+            PyErr_SetNone(PyExc_StopIteration);
+        return NULL;
+    }
     if (self->proxy) {
         uint32_t previous = pg_stages_proxy_begin();
         PyObject *item = step(iterator, arg);
