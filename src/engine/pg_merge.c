@@ -99,6 +99,89 @@ static int merge_nodes(merge_t *merge)
     return rc;
 }
 
+/* Add one stage's counters; unit times are converted, CPU ns and bytes not. */
+static int merge_stage(const merge_t *merge, pg_stage_t *d, const pg_stage_t *s, int fresh)
+{
+    d->flags = fresh ? s->flags : (d->flags & s->flags); /* auto only if both are */
+    d->invocations += s->invocations;
+    d->records_in += s->records_in;
+    d->records_out += s->records_out;
+    d->bytes += s->bytes;
+    d->exceptions += s->exceptions;
+    d->own += scaled(merge, s->own);
+    d->upstream += scaled(merge, s->upstream);
+    d->nested += scaled(merge, s->nested);
+    d->suspended += scaled(merge, s->suspended);
+    d->wall += scaled(merge, s->wall);
+    d->cpu_ns += s->cpu_ns;
+    d->cpu_invocations += s->cpu_invocations;
+    d->io_read_bytes += s->io_read_bytes;
+    d->io_write_bytes += s->io_write_bytes;
+    d->io_invocations += s->io_invocations;
+    return merge_hist(merge, &d->latency, &s->latency);
+}
+
+/* dst units from the start of dst's run to the start of src's (0 when src
+ * started first: then dst's own spans are moved later by the difference,
+ * since merge_run makes the earlier start the run's). Runs before
+ * merge_run, which moves dst's start. */
+static uint64_t span_offset(pg_profile_t *dst, const pg_profile_t *src)
+{
+    double unit = dst->run.ns_per_unit;
+    uint64_t from = dst->run.start_epoch_ns, to = src->run.start_epoch_ns;
+    if (!from || !to)
+        return 0;
+    if (to >= from)
+        return (uint64_t)((double)(to - from) / unit + 0.5);
+    uint64_t shift = (uint64_t)((double)(from - to) / unit + 0.5);
+    for (uint32_t i = 0; i < dst->stages.span_count; i++) {
+        dst->stages.spans[i].start += shift;
+        dst->stages.spans[i].end += shift;
+    }
+    return 0;
+}
+
+/* Stages by name; src's spans appended on the merged run's time line (the
+ * log stays bounded: pg_stage_span_add coalesces when it is full). */
+static int merge_stages(merge_t *merge)
+{
+    const pg_stage_table_t *src = &merge->src->stages;
+    pg_stage_table_t *dst = &merge->dst->stages;
+    if (src->count == 0)
+        return PG_OK;
+    uint32_t *map = malloc((size_t)src->count * sizeof *map);
+    if (!map)
+        return PG_ERR_NOMEM;
+    int rc = PG_OK;
+    for (uint32_t i = 0; rc == PG_OK && i < src->count; i++) {
+        const pg_stage_t *s = &src->stages[i];
+        uint32_t before = dst->count;
+        int64_t index = pg_stage_intern(dst, s->name, s->name_length);
+        if (index < 0) {
+            rc = (int)index;
+            break;
+        }
+        map[i] = (uint32_t)index;
+        rc = merge_stage(merge, &dst->stages[index], s, dst->count > before);
+    }
+    uint64_t offset = rc == PG_OK ? span_offset(merge->dst, merge->src) : 0;
+    for (uint32_t i = 0; rc == PG_OK && i < src->span_count; i++) {
+        pg_stage_span_t span = src->spans[i];
+        span.stage = map[span.stage];
+        span.start = offset + scaled(merge, span.start);
+        span.end = offset + scaled(merge, span.end);
+        span.busy = scaled(merge, span.busy);
+        if (span.end < span.start || span.busy > span.end - span.start)
+            span.busy = span.end >= span.start ? span.end - span.start : 0;
+        rc = pg_stage_span_add(dst, &span);
+    }
+    dst->coalesced += src->coalesced;
+    dst->spans_dropped += src->spans_dropped;
+    dst->lost += src->lost;
+    free(map);
+    return rc;
+}
+
 static int merge_run(merge_t *merge)
 {
     pg_run_stats_t *dst = &merge->dst->run;
@@ -132,6 +215,7 @@ static int merge_processes(merge_t *merge)
 static int (*const merge_steps[])(merge_t *merge) = {
     merge_functions,
     merge_nodes,
+    merge_stages, /* before merge_run: it needs dst's own run start */
     merge_run,
     merge_processes,
 };

@@ -8,6 +8,9 @@
  *   root), their counters and times added;
  * - run statistics: event, thread and loss counters add up; the run's start
  *   becomes the earlier one and its end the later one;
+ * - pipeline stages (STGS/SSPN) by name, their counters added and latency
+ *   histograms merged; src's spans appended on the merged run's time line
+ *   (shifted by the difference of the two runs' starts);
  * - the process table (PRCS): src's entries are appended.
  * Metadata stays dst's. Times are converted from src's unit to dst's when
  * their ns_per_unit differ (each process calibrates its own clock); a

@@ -3,6 +3,7 @@
 #include "pg_bytes.h"
 #include "pg_error.h"
 #include "pg_format.h"
+#include "pg_merge.h"
 #include "pg_stage.h"
 #include "pg_test.h"
 #include "pg_test_files.h"
@@ -143,8 +144,53 @@ static void test_file_round_trip(void)
     pg_profile_release(&read);
 }
 
+/* Merging the profiles of two processes: stages by name, counters added,
+ * times in dst's unit, spans on the merged time line. */
+static void test_merge(void)
+{
+    pg_profile_t parent, worker;
+    PG_CHECK_RC(pg_profile_init(&parent), PG_OK);
+    PG_CHECK_RC(pg_profile_init(&worker), PG_OK);
+    parent.run.ns_per_unit = 1.0;
+    parent.run.start_epoch_ns = 1000000;
+    worker.run.ns_per_unit = 2.0; /* each worker unit is 2 parent units */
+    worker.run.start_epoch_ns = 1000000 + 500;
+    PG_CHECK_RC(pg_stage_intern(&parent.stages, "parse", 5), 0);
+    PG_CHECK_RC(pg_stage_intern(&worker.stages, "load", 4), 0);
+    PG_CHECK_RC(pg_stage_intern(&worker.stages, "parse", 5), 1);
+    parent.stages.stages[0].records_out = 10;
+    parent.stages.stages[0].own = 100;
+    worker.stages.stages[1].records_out = 5;
+    worker.stages.stages[1].own = 100;
+    worker.stages.stages[1].cpu_ns = 7;
+    pg_stage_add_latency(&worker.stages, 1, 50, 5);
+    pg_stage_span_t span = span_of(1, 99, 10, 30); /* busy 10 */
+    PG_CHECK_RC(pg_stage_span_add(&worker.stages, &span), PG_OK);
+    PG_CHECK_RC(pg_profile_merge(&parent, &worker), PG_OK);
+    pg_stage_table_t *t = &parent.stages;
+    PG_CHECK_U64(t->count, 2);
+    PG_CHECK(strcmp(t->stages[1].name, "load") == 0);
+    PG_CHECK_U64(t->stages[0].records_out, 15);
+    PG_CHECK_U64(t->stages[0].own, 300);  /* 100 + 2 x 100 */
+    PG_CHECK_U64(t->stages[0].cpu_ns, 7); /* ns: not scaled */
+    PG_CHECK_U64(t->stages[0].latency.count, 5);
+    PG_CHECK_U64(t->stages[0].latency.max, 100);
+    PG_CHECK_U64(t->span_count, 1);
+    PG_CHECK_U64(t->spans[0].stage, 0);
+    PG_CHECK_U64(t->spans[0].start, 500 + 20);
+    PG_CHECK_U64(t->spans[0].end, 500 + 60);
+    PG_CHECK_U64(t->spans[0].busy, 20);
+    uint8_t *data;
+    size_t size;
+    pg_test_encode(&parent, &data, &size); /* still a valid profile */
+    free(data);
+    pg_profile_release(&parent);
+    pg_profile_release(&worker);
+}
+
 int main(void)
 {
+    test_merge();
     test_intern();
     test_latency();
     test_span_bound();
