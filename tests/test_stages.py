@@ -547,3 +547,44 @@ def test_generator_stage_forwards_send_and_close() -> None:
     names = [s["name"] for s in run.profile.stages()]
     ended = {names[span[0]] for span in run.profile.spans()}
     assert {"g.echo", "t.parse", "t.source"} <= ended
+
+
+STAGED_POOL = """\
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+from pipegauge import stage
+
+
+@stage("work")
+def work(batch):
+    return [x * 2 for x in batch]
+
+
+if __name__ == "__main__":
+    with stage("plan") as s:
+        batches = [list(range(10))] * 30
+        s.add_records(30)
+    with ProcessPoolExecutor(3, mp_context=mp.get_context("fork")) as pool:
+        print(sum(len(r) for r in pool.map(work, batches)))
+"""
+
+
+def test_stages_of_worker_processes_merge_into_the_run(write_script, pipegauge,
+                                                         tmp_path: Path) -> None:
+    # GIVEN a stage that runs in the worker processes of a pool
+    script = write_script(STAGED_POOL)
+    result = pipegauge("run", "-o", str(tmp_path / "run"), str(script))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "300"
+    # THEN the run's stage table sums the workers' records, and their spans
+    # are on the workers' threads
+    profile = pipegauge_core_read(tmp_path / "run" / "profile.pgprof")
+    stages = by_name(profile)
+    assert (stages["work"]["invocations"], stages["work"]["records_in"]) == (30, 300)
+    assert stages["work"]["records_out"] == 300
+    assert stages["plan"]["records_in"] == 30
+    index = [s["name"] for s in profile.stages()].index("work")
+    work_threads = {span[1] for span in profile.spans() if span[0] == index}
+    plan_threads = {span[1] for span in profile.spans() if span[0] != index}
+    assert work_threads and not work_threads & plan_threads
+    assert sum(span[5] for span in profile.spans() if span[0] == index) == 30

@@ -46,10 +46,20 @@ static void thread_free(void *value)
     free(thread);
 }
 
+/* In a forked child only the forking thread lives on, with its stack
+ * copied: its cached OS thread id is the parent's and must be renewed, or
+ * the child's spans would claim the parent's thread. */
+static void after_fork_in_child(void)
+{
+    if (current_thread)
+        current_thread->tid = (uint64_t)pg_procfs_gettid();
+}
+
 static void thread_key_create(void)
 {
     if (pthread_key_create(&thread_key, thread_free) != 0)
         thread_key = (pthread_key_t)-1;
+    pthread_atfork(NULL, NULL, after_fork_in_child);
 }
 
 static stage_thread_t *thread_get(void)
