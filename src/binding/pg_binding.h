@@ -45,5 +45,13 @@ long long pg_stage_records_of(PyObject *object);
 /* Profile.stages() and Profile.spans() (pg_stage_binding.c). */
 PyObject *pg_stage_table_to_python(const pg_profile_t *profile);
 PyObject *pg_stage_spans_to_python(const pg_profile_t *profile);
+PyObject *pg_core_rank_test(PyObject *module, PyObject *args);
+PyObject *pg_core_sample_quantiles(PyObject *module, PyObject *args);
+PyObject *pg_core_bootstrap_ratio(PyObject *module, PyObject *args, PyObject *kwargs);
+PyObject *pg_core_bh_adjust(PyObject *module, PyObject *args);
+
+/* New bytes object: hist re-bucketed in ns (times ns_per_unit and scale)
+ * and encoded as a latency sample (pg_stats.h). */
+PyObject *pg_sample_bytes(const pg_hist_t *hist, double ns_per_unit, double scale);
 
 #endif

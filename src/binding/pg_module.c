@@ -227,6 +227,15 @@ static PyMethodDef core_methods[] = {
      "stage_snapshot() -> Profile holding only the live stage table"},
     {"stage_options", (PyCFunction)(void (*)(void))pg_core_stage_options,
      METH_VARARGS | METH_KEYWORDS, "stage_options(*, cpu, io)"},
+    {"rank_test", pg_core_rank_test, METH_VARARGS,
+     "rank_test(base_samples, current_samples) -> dict: Mann-Whitney U on pooled samples"},
+    {"sample_quantiles", pg_core_sample_quantiles, METH_VARARGS,
+     "sample_quantiles(samples, qs) -> list: quantiles (ns) of pooled samples"},
+    {"bootstrap_ratio", (PyCFunction)(void (*)(void))pg_core_bootstrap_ratio,
+     METH_VARARGS | METH_KEYWORDS,
+     "bootstrap_ratio(base, current, *, resamples=2000, confidence=0.95, seed=0) -> (estimate, low, high)"},
+    {"bh_adjust", pg_core_bh_adjust, METH_VARARGS,
+     "bh_adjust(p_values) -> list: Benjamini-Hochberg adjusted p-values"},
     {NULL, NULL, 0, NULL},
 };
 

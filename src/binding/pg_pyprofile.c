@@ -422,6 +422,26 @@ static PyObject *profile_get_stage_log(pg_pyprofile_t *self, void *closure)
                          (unsigned long long)t->lost, "span_limit", t->span_limit);
 }
 
+static PyObject *profile_latency_samples(pg_pyprofile_t *self, PyObject *args, PyObject *kwargs)
+{
+    int correct = parse_correct(args, kwargs, "latency_samples");
+    const pg_aggregate_t *aggregate = correct < 0 ? NULL : aggregate_of(self, correct);
+    if (!aggregate)
+        return NULL;
+    PyObject *list = PyList_New(self->profile.func_count);
+    for (uint32_t i = 0; list && i < self->profile.func_count; i++) {
+        double scale = correct ? aggregate->funcs[i].latency_scale : 1.0;
+        PyObject *sample = pg_sample_bytes(&self->profile.funcs[i].hist,
+                                           self->profile.run.ns_per_unit, scale);
+        if (!sample) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, sample);
+    }
+    return list;
+}
+
 static PyMethodDef profile_methods[] = {
     {"stages", (PyCFunction)profile_stages, METH_NOARGS, "stages() -> list of dicts"},
     {"spans", (PyCFunction)profile_spans, METH_NOARGS, "spans() -> list of tuples"},
@@ -439,6 +459,8 @@ static PyMethodDef profile_methods[] = {
     {"merge", (PyCFunction)profile_merge, METH_VARARGS, "merge(other): add other into this profile"},
     {"add_process", (PyCFunction)(void (*)(void))profile_add_process, METH_VARARGS | METH_KEYWORDS,
      "add_process(source, *, pid, parent_pid, role, state): a process table entry"},
+    {"latency_samples", (PyCFunction)(void (*)(void))profile_latency_samples,
+     METH_VARARGS | METH_KEYWORDS, "latency_samples(correct=True) -> list of bytes"},
     {NULL, NULL, 0, NULL},
 };
 

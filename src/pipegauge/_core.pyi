@@ -86,6 +86,11 @@ class Profile:
     @property
     def stage_log(self) -> dict[str, int]:
         """coalesced, spans_dropped, lost, span_limit of the span log."""
+    def latency_samples(self, correct: bool = True) -> list[bytes]:
+        """Per function (index order), its per-call latency histogram
+        re-bucketed in nanoseconds and encoded compactly (pg_stats.h): the
+        form the history store keeps and rank_test/sample_quantiles read.
+        correct=True scales durations by the overhead correction."""
 
 def start(
     *,
@@ -206,6 +211,25 @@ def stage_snapshot() -> Profile:
     """A Profile holding only the live stage table (no call tree)."""
 def stage_options(*, cpu: bool = ..., io: bool = ...) -> None:
     """Turn the CPU-clock and /proc I/O reads of calls and blocks on or off."""
+def rank_test(base: Sequence[bytes], current: Sequence[bytes]) -> dict[str, float]:
+    """Mann-Whitney U test of the pooled base samples against the pooled
+    current ones (ties = same ns bucket, mid-ranks, tie-corrected normal
+    approximation with continuity correction): {"n_base", "n_current", "u",
+    "z" (> 0: current tends to be slower), "p_value" (two-sided), "effect"
+    (P(current > base) + P(tie)/2; 0.5 = no difference)}. ValueError for a
+    corrupt sample."""
+
+def sample_quantiles(samples: Sequence[bytes], qs: Sequence[float]) -> list[float]:
+    """Quantiles (ns, bucket midpoints) of the pooled samples; 0 when empty."""
+
+def bootstrap_ratio(base: Sequence[float], current: Sequence[float], *, resamples: int = 2000,
+                    confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """(mean(current)/mean(base), low, high): percentile bootstrap interval,
+    each side resampled with replacement, reproducible for a seed.
+    ValueError for an empty side or a base mean that is not > 0."""
+
+def bh_adjust(p_values: Sequence[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values, same order. ValueError outside [0, 1]."""
 
 def active() -> bool: ...
 def event_count() -> int:
