@@ -47,6 +47,7 @@ PyObject *pg_stage_table_to_python(const pg_profile_t *profile);
 PyObject *pg_stage_spans_to_python(const pg_profile_t *profile);
 PyObject *pg_core_rank_test(PyObject *module, PyObject *args);
 PyObject *pg_core_sample_quantiles(PyObject *module, PyObject *args);
+PyObject *pg_core_merge_samples(PyObject *module, PyObject *args);
 PyObject *pg_core_bootstrap_ratio(PyObject *module, PyObject *args, PyObject *kwargs);
 PyObject *pg_core_bh_adjust(PyObject *module, PyObject *args);
 

@@ -231,6 +231,8 @@ static PyMethodDef core_methods[] = {
      "rank_test(base_samples, current_samples) -> dict: Mann-Whitney U on pooled samples"},
     {"sample_quantiles", pg_core_sample_quantiles, METH_VARARGS,
      "sample_quantiles(samples, qs) -> list: quantiles (ns) of pooled samples"},
+    {"merge_samples", pg_core_merge_samples, METH_VARARGS,
+     "merge_samples(samples) -> bytes: one sample holding every observation"},
     {"bootstrap_ratio", (PyCFunction)(void (*)(void))pg_core_bootstrap_ratio,
      METH_VARARGS | METH_KEYWORDS,
      "bootstrap_ratio(base, current, *, resamples=2000, confidence=0.95, seed=0) -> (estimate, low, high)"},

@@ -77,6 +77,29 @@ PyObject *pg_core_rank_test(PyObject *module, PyObject *args)
     return result;
 }
 
+PyObject *pg_core_merge_samples(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *samples;
+    if (!PyArg_ParseTuple(args, "O:merge_samples", &samples))
+        return NULL;
+    pg_stats_sample_t pooled;
+    pg_stats_sample_init(&pooled);
+    PyObject *result = NULL;
+    if (pool_samples(samples, &pooled) == 0) {
+        uint8_t *data = NULL;
+        size_t size = 0;
+        int rc = pg_stats_sample_encode(&pooled, &data, &size);
+        if (rc < 0)
+            pg_raise(rc, NULL);
+        else
+            result = PyBytes_FromStringAndSize((const char *)data, (Py_ssize_t)size);
+        free(data);
+    }
+    pg_stats_sample_release(&pooled);
+    return result;
+}
+
 PyObject *pg_core_sample_quantiles(PyObject *module, PyObject *args)
 {
     (void)module;

@@ -17,7 +17,8 @@ from ._config import build_options
 from ._options import Options
 from ._recording import Recording
 from ._run import Run
-from ._rundir import new_run_dir, write_run_dir
+from ._history_record import record_run
+from ._rundir import PROFILE_FILE, new_run_dir, write_run_dir
 from ._units import format_duration_s
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,6 +65,7 @@ class ProfileBlock:
         run = recording.end(reason)
         if self.options.output_dir is not None:
             run.path = write_run_dir(run, Path(self.options.output_dir))
+            record_run(run, run.path / PROFILE_FILE)
 
     def __call__(self, func: F) -> F:
         """Decorate func: each top-level call is profiled and its run written."""
@@ -80,6 +82,7 @@ def _finish_call(block: ProfileBlock, wrapper: Any) -> None:
     try:
         if run.path is None:
             run.path = write_run_dir(run, new_run_dir(run.name, time.time()))
+            record_run(run, run.path / PROFILE_FILE)
         where = str(run.path)
     except OSError as exc:
         where = f"not written ({exc.strerror or exc})"
@@ -133,6 +136,8 @@ def profile(
     ignore_modules: tuple[str, ...] | list[str] | str = (),
     correct_overhead: bool = True,
     config: str | os.PathLike[str] | None = None,
+    history: bool = True,
+    history_path: str | os.PathLike[str] | None = None,
 ) -> ProfileBlock: ...
 
 

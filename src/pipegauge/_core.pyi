@@ -222,6 +222,9 @@ def rank_test(base: Sequence[bytes], current: Sequence[bytes]) -> dict[str, floa
 def sample_quantiles(samples: Sequence[bytes], qs: Sequence[float]) -> list[float]:
     """Quantiles (ns, bucket midpoints) of the pooled samples; 0 when empty."""
 
+def merge_samples(samples: Sequence[bytes]) -> bytes:
+    """One encoded sample holding every observation of samples."""
+
 def bootstrap_ratio(base: Sequence[float], current: Sequence[float], *, resamples: int = 2000,
                     confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
     """(mean(current)/mean(base), low, high): percentile bootstrap interval,

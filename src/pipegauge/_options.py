@@ -31,6 +31,8 @@ class Options:
     ignore_modules: tuple[str, ...] = field(default=())  # fnmatch patterns, folded into caller
     correct_overhead: bool = True  # subtract the calibrated profiler cost from times
     subprocess: bool = False  # also profile Python programs started with subprocess (whole-process runs)
+    history: bool = True  # record written runs in the history database
+    history_path: str | None = None  # None = .pipegauge/history.sqlite in the cwd
 
     @classmethod
     def create(
@@ -44,6 +46,8 @@ class Options:
         ignore_modules: Iterable[str] | str = (),
         correct_overhead: bool = True,
         subprocess: bool = False,
+        history: bool = True,
+        history_path: str | os.PathLike[str] | None = None,
     ) -> Options:
         """Validate and normalise user-supplied values."""
         if isinstance(ignore_modules, str):
@@ -58,6 +62,8 @@ class Options:
             ignore_modules=patterns,
             correct_overhead=bool(correct_overhead),
             subprocess=bool(subprocess),
+            history=bool(history),
+            history_path=os.fspath(history_path) if history_path is not None else None,
         )
 
     def to_json(self) -> str:

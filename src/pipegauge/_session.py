@@ -28,7 +28,8 @@ from ._errors import PipegaugeError
 from ._options import Options
 from ._recording import Recording
 from ._run import Run
-from ._rundir import new_run_dir, write_run_dir
+from ._history_record import record_run
+from ._rundir import PROFILE_FILE, new_run_dir, write_run_dir
 
 # Signals whose default action ends the process; SIGINT's usual handler is
 # Python's default_int_handler, which we leave alone (see _install_signals).
@@ -208,6 +209,8 @@ class Session:
             message = exc.message if isinstance(exc, PipegaugeError) else f"{exc.strerror or exc}"
             self.write_error = f"could not write the run: {message}"
             print(f"pipegauge: error: {self.write_error}", file=sys.stderr)
+        else:
+            record_run(run, run.path / PROFILE_FILE)  # after the profile: it cannot cost it
         return run
 
     def detach_after_fork(self) -> None:

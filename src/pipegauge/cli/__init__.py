@@ -19,9 +19,11 @@ from .. import _core
 from .._log import set_verbosity
 from .._errors import FAILURE_EXIT, PipegaugeError, UsageError
 from .._version import __version__
-from . import config, export, forecast, report, run, scale, view
+from . import (baseline, check, config, diff, export, forecast, history, list_runs, report, run,
+               scale, view)
 
-COMMANDS: tuple[ModuleType, ...] = (run, view, export, report, config, scale, forecast)
+COMMANDS: tuple[ModuleType, ...] = (run, view, export, report, config, scale, forecast, history,
+                                    list_runs, baseline, diff, check)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -67,6 +69,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         own, target, program_args = run.split_argv(list(argv[1:]))
         args = parser.parse_args([run.NAME, *own, *target])
         args.program_args = program_args
+        args.run_tokens = (own, target)  # for run --repeat's child processes
         return args
     if argv and argv[0] == scale.NAME:
         own, target, program_args = scale.split_argv(list(argv[1:]))

@@ -15,6 +15,7 @@ from .._progress import Progress
 from .._run import Run
 from .._session import Session, begin
 from ..renderers.summary import render_summary
+from ._repeat import run_repeated
 from ._target import ProgramError, Target, make_target, print_exception
 
 NAME = "run"
@@ -27,7 +28,8 @@ own sys.path[0]; its exit status (or the signal that ended it) is kept.
 Everything after the script or module belongs to the program."""
 
 # run options that take a value, to find where the program's arguments begin
-_VALUE_OPTIONS = frozenset({"-o", "--output-dir", "--name", "--ignore", "--config"})
+_VALUE_OPTIONS = frozenset({"-o", "--output-dir", "--name", "--ignore", "--config", "--repeat",
+                            "--history-path"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,15 +49,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fold modules matching this fnmatch pattern into their callers (repeatable)")
     parser.add_argument("--no-overhead-correction", dest="correct_overhead", action="store_false",
                         help="report raw times, without subtracting the profiler's own cost")
+    parser.add_argument("--no-history", dest="history", action="store_false", default=None,
+                        help="do not record the run in the history database")
+    parser.add_argument("--history-path", metavar="FILE",
+                        help="the history database (default .pipegauge/history.sqlite)")
+    parser.add_argument("--repeat", type=_repeat_count, default=1, metavar="N",
+                        help="run the program N times, each in a fresh process, recorded as one "
+                             "group (diff and check then use the spread across the repeats)")
     parser.add_argument("--subprocess", action="store_true", default=None,
                         help="also profile Python programs the program starts with subprocess "
                              "(multiprocessing workers are always profiled)")
     parser.add_argument("--config", metavar="PATH",
                         help="read settings from this file instead of the discovered one")
     parser.set_defaults(builtins=None, exact_builtins=None, include_stdlib=None,
-                        correct_overhead=None, ignore=None)
+                        correct_overhead=None, ignore=None, history=None)
     parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
     parser.add_argument("script", nargs="?", help="the script to run, followed by its arguments")
+
+
+def _repeat_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 1000: {text!r}")
+    return value
 
 
 def split_argv(tokens: list[str], value_options: frozenset[str] = _VALUE_OPTIONS,
@@ -115,6 +134,8 @@ def _quiet_keyboard_interrupt_hook(previous: Any) -> Any:
 
 
 def execute(args: argparse.Namespace) -> int:
+    if args.repeat > 1:
+        return run_repeated(args)
     target: Target = make_target(args.script, args.module, args.program_args)
     options, _ = build_options({
         "output_dir": args.output_dir,
@@ -125,6 +146,8 @@ def execute(args: argparse.Namespace) -> int:
         "ignore_modules": args.ignore,
         "correct_overhead": args.correct_overhead,
         "subprocess": args.subprocess,
+        "history": args.history,
+        "history_path": args.history_path,
     }, config=args.config, explicit_source="command line")
     try:
         target.prepare()

@@ -1,0 +1,366 @@
+"""Per-function comparison of two sides (a run, or the N runs of a
+``run --repeat N`` group) with statistics that separate change from noise.
+
+A function's time is flagged (regressed or improved) only when all hold:
+
+1. it is large enough to judge (its self time is at least ``min_self_ns``
+   or ``min_share`` of the run on one side);
+2. the rank test (Mann-Whitney U on the pooled per-call latency histograms,
+   computed in C) is significant after the Benjamini-Hochberg adjustment
+   over every function tested (FDR ``alpha``), in the same direction;
+3. with at least two runs per side, the bootstrap interval of
+   mean(current self time) / mean(base self time) across runs excludes 1;
+4. the relative change of the mean self time exceeds both ``min_effect``
+   and the noise band: ``noise_z`` x the function's run-to-run noise
+   (standard deviation of log self time between repeats of the same code,
+   learned from the history and both sides) x sqrt(1/n_base + 1/n_current).
+
+Call counts are exact in deterministic mode: when every run of each side
+has the same count, any difference is flagged as such; counts that vary
+between repeats are flagged only when the two sides' ranges do not overlap
+and the change exceeds ``min_effect``. Extra per-function metrics (memory,
+I/O, from other collectors) are compared generically: the change must exceed
+``min_effect`` and, with repeats, the bootstrap interval must exclude 1.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _core
+from ._history import FunctionRecord, RunRecord
+
+REGRESSED, IMPROVED, UNCHANGED, NEW, GONE = "regressed", "improved", "unchanged", "new", "gone"
+VERDICT_ORDER = {REGRESSED: 0, IMPROVED: 1, NEW: 2, GONE: 3, UNCHANGED: 4}
+
+
+@dataclass(frozen=True)
+class Settings:
+    alpha: float = 0.05  # false discovery rate across functions
+    min_effect: float = 0.05  # relative change never flagged below this
+    noise_z: float = 2.5  # noise band width in run-to-run standard deviations
+    min_self_ns: float = 1e6  # smaller functions are judged only when ...
+    min_share: float = 0.005  # ... at least this share of the run on one side
+    resamples: int = 2000  # bootstrap resamples
+    confidence: float = 0.95  # bootstrap interval
+    seed: int = 0  # bootstrap PRNG seed: the same inputs give the same verdicts
+
+
+@dataclass
+class Side:
+    label: str  # as the user named it: "#12", "group 3f2a (5 runs)", a path
+    runs: list[RunRecord]
+
+    @property
+    def program(self) -> str:
+        return self.runs[0].program if self.runs else ""
+
+    @property
+    def duration_ns(self) -> float:
+        return _mean([run.duration_ns for run in self.runs])
+
+
+@dataclass
+class FunctionDiff:
+    key: str
+    name: str
+    file: str
+    kind: str
+    verdict: str = UNCHANGED
+    reasons: list[str] = field(default_factory=list)
+    flags: dict[str, str] = field(default_factory=dict)  # metric -> REGRESSED/IMPROVED
+    # metric -> (base, current): mean per run; None on the side it is absent
+    values: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    calls_exact: bool = True  # counts identical in every run of each side
+    p_value: float | None = None  # rank test, two-sided
+    q_value: float | None = None  # after Benjamini-Hochberg
+    effect: float | None = None  # P(current call > base call)
+    interval: tuple[float, float] | None = None  # bootstrap interval of the self-time ratio
+    noise: float | None = None  # relative band a time change must exceed
+    too_small: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.name if self.kind == "builtin" else f"{self.file}:{self.name}"
+
+    def change(self, metric: str) -> float | None:
+        """Relative change current/base - 1; None when undefined."""
+        base, current = self.values.get(metric, (None, None))
+        if base is None or current is None:
+            return None
+        if base == 0:
+            return 0.0 if current == 0 else math.inf
+        return current / base - 1.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "name": self.name, "file": self.file, "kind": self.kind,
+            "verdict": self.verdict, "reasons": self.reasons, "flags": self.flags,
+            "values": {metric: {"base": base, "current": current, "change": _finite(self.change(metric))}
+                       for metric, (base, current) in self.values.items()},
+            "calls_exact": self.calls_exact, "p_value": self.p_value, "q_value": self.q_value,
+            "effect": self.effect,
+            "interval": list(self.interval) if self.interval else None,
+            "noise": self.noise, "too_small": self.too_small,
+        }
+
+
+@dataclass
+class DiffResult:
+    base: Side
+    current: Side
+    functions: list[FunctionDiff]
+    settings: Settings
+    duration_interval: tuple[float, float, float] | None = None  # ratio, low, high
+
+    @property
+    def extra_metrics(self) -> list[str]:
+        names = {metric for item in self.functions for metric in item.values} - set(CORE_METRICS)
+        return sorted(names)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "base": {"label": self.base.label, "program": self.base.program,
+                     "runs": [run.id for run in self.base.runs], "duration_ns": self.base.duration_ns},
+            "current": {"label": self.current.label, "program": self.current.program,
+                        "runs": [run.id for run in self.current.runs],
+                        "duration_ns": self.current.duration_ns},
+            "duration_interval": list(self.duration_interval) if self.duration_interval else None,
+            "settings": self.settings.__dict__,
+            "functions": [item.to_json() for item in self.functions],
+        }
+
+
+CORE_METRICS = ("self", "total", "calls", "p95")
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _by_key(runs: Sequence[RunRecord]) -> list[dict[str, FunctionRecord]]:
+    return [{record.key: record for record in run.functions} for run in runs]
+
+
+def learn_noise(clusters: Iterable[Sequence[RunRecord]]) -> dict[str, tuple[float, int]]:
+    """Per function key, (standard deviation of log self time between runs of
+    the same code, degrees of freedom), pooled over clusters of such runs."""
+    squares: dict[str, float] = {}
+    freedom: dict[str, int] = {}
+    for cluster in clusters:
+        if len(cluster) < 2:
+            continue
+        per_key: dict[str, list[float]] = {}
+        for run in cluster:
+            for record in run.functions:
+                if record.self_ns > 0:
+                    per_key.setdefault(record.key, []).append(math.log(record.self_ns))
+        for key, logs in per_key.items():
+            if len(logs) < 2:
+                continue
+            mean = _mean(logs)
+            squares[key] = squares.get(key, 0.0) + sum((value - mean) ** 2 for value in logs)
+            freedom[key] = freedom.get(key, 0) + len(logs) - 1
+    return {key: (math.sqrt(squares[key] / freedom[key]), freedom[key]) for key in freedom}
+
+
+def varying_calls(clusters: Iterable[Sequence[RunRecord]]) -> set[str]:
+    """Keys whose call count differed between runs of the same code."""
+    varying: set[str] = set()
+    for cluster in clusters:
+        seen: dict[str, set[int]] = {}
+        for run in cluster:
+            for record in run.functions:
+                seen.setdefault(record.key, set()).add(record.calls)
+        varying.update(key for key, counts in seen.items() if len(counts) > 1)
+    return varying
+
+
+class _Comparer:
+    """One comparison; holds the per-run tables of both sides."""
+
+    def __init__(self, base: Side, current: Side, settings: Settings,
+                 noise: dict[str, tuple[float, int]], varying: set[str]) -> None:
+        self.base, self.current, self.settings = base, current, settings
+        self.noise, self.varying = noise, varying
+        self.base_runs = _by_key(base.runs)
+        self.current_runs = _by_key(current.runs)
+
+    def values(self, runs: list[dict[str, FunctionRecord]], key: str, attr: str) -> list[float]:
+        """attr of key in every run of a side, 0 where a run lacks it."""
+        return [float(getattr(table[key], attr)) if key in table else 0.0 for table in runs]
+
+    def extra_values(self, runs: list[dict[str, FunctionRecord]], key: str, metric: str) -> list[float]:
+        return [float(table[key].extra.get(metric, 0.0)) if key in table else 0.0 for table in runs]
+
+    def build(self, key: str) -> FunctionDiff:
+        in_base = any(key in table for table in self.base_runs)
+        in_current = any(key in table for table in self.current_runs)
+        sample = next(table[key] for table in (*self.current_runs, *self.base_runs) if key in table)
+        item = FunctionDiff(key=key, name=sample.name, file=sample.file, kind=sample.kind)
+        for metric, attr in (("self", "self_ns"), ("total", "total_ns"), ("calls", "calls")):
+            item.values[metric] = (
+                _mean(self.values(self.base_runs, key, attr)) if in_base else None,
+                _mean(self.values(self.current_runs, key, attr)) if in_current else None)
+        item.values["p95"] = (self.pooled_p95(self.base_runs, key) if in_base else None,
+                              self.pooled_p95(self.current_runs, key) if in_current else None)
+        metrics = {metric for table in (*self.base_runs, *self.current_runs)
+                   if key in table for metric in table[key].extra}
+        for metric in sorted(metrics):
+            item.values[metric] = (
+                _mean(self.extra_values(self.base_runs, key, metric)) if in_base else None,
+                _mean(self.extra_values(self.current_runs, key, metric)) if in_current else None)
+        if not in_base:
+            item.verdict = NEW
+        elif not in_current:
+            item.verdict = GONE
+        return item
+
+    def pooled_p95(self, runs: list[dict[str, FunctionRecord]], key: str) -> float:
+        samples = [table[key].sample for table in runs if key in table]
+        return _core.sample_quantiles(samples, [0.95])[0] if samples else 0.0
+
+    def samples(self, runs: list[dict[str, FunctionRecord]], key: str) -> list[bytes]:
+        return [table[key].sample for table in runs if key in table]
+
+    def judge_time(self, item: FunctionDiff) -> None:
+        settings = self.settings
+        base_self = self.values(self.base_runs, item.key, "self_ns")
+        current_self = self.values(self.current_runs, item.key, "self_ns")
+        n_base, n_current = len(base_self), len(current_self)
+        sd = self.noise.get(item.key, (0.0, 0))[0]
+        item.noise = max(settings.min_effect,
+                         settings.noise_z * sd * math.sqrt(1.0 / n_base + 1.0 / n_current))
+        base_share = _mean(base_self) / self.base.duration_ns if self.base.duration_ns else 0.0
+        current_share = _mean(current_self) / self.current.duration_ns if self.current.duration_ns else 0.0
+        if (max(_mean(base_self), _mean(current_self)) < settings.min_self_ns
+                and max(base_share, current_share) < settings.min_share):
+            item.too_small = True
+            return
+        if n_base >= 2 and n_current >= 2 and _mean(base_self) > 0:
+            _, low, high = _core.bootstrap_ratio(base_self, current_self, resamples=settings.resamples,
+                                                 confidence=settings.confidence, seed=settings.seed)
+            item.interval = (low, high)
+
+    def decide_time(self, item: FunctionDiff) -> None:
+        if item.too_small or item.q_value is None or item.q_value > self.settings.alpha:
+            return
+        change = item.change("self")
+        if change is None or item.noise is None or abs(change) <= item.noise:
+            return
+        slower = change > 0
+        if item.effect is not None and (item.effect > 0.5) != slower:
+            return  # the calls and the totals disagree on the direction
+        if item.interval is not None and (item.interval[0] <= 1.0 if slower else item.interval[1] >= 1.0):
+            return
+        item.flags["time"] = REGRESSED if slower else IMPROVED
+        item.reasons.append(f"self time {change:+.1%} (noise band {item.noise:.1%}, q={item.q_value:.2g})")
+
+    def judge_calls(self, item: FunctionDiff) -> None:
+        base = self.values(self.base_runs, item.key, "calls")
+        current = self.values(self.current_runs, item.key, "calls")
+        exact = len(set(base)) == 1 and len(set(current)) == 1 and item.key not in self.varying
+        item.calls_exact = exact
+        if base[0] == current[0] and exact:
+            return
+        if exact:
+            slower = current[0] > base[0]
+            ratio = f"x{current[0] / base[0]:.2f}" if base[0] else "from 0"
+            item.reasons.append(f"calls {int(base[0])} -> {int(current[0])} ({ratio}, exact)")
+        else:
+            change = item.change("calls")
+            if change is None or abs(change) <= self.settings.min_effect:
+                return
+            if not (min(current) > max(base) or max(current) < min(base)):
+                return
+            slower = change > 0
+            item.reasons.append(f"calls {change:+.1%} (counts vary between runs)")
+        item.flags["calls"] = REGRESSED if slower else IMPROVED
+
+    def judge_extra(self, item: FunctionDiff) -> None:
+        settings = self.settings
+        for metric in [name for name in item.values if name not in CORE_METRICS]:
+            change = item.change(metric)
+            if change is None or abs(change) <= settings.min_effect:
+                continue
+            base = self.extra_values(self.base_runs, item.key, metric)
+            current = self.extra_values(self.current_runs, item.key, metric)
+            if len(base) >= 2 and len(current) >= 2 and _mean(base) > 0:
+                _, low, high = _core.bootstrap_ratio(base, current, resamples=settings.resamples,
+                                                     confidence=settings.confidence, seed=settings.seed)
+                if low <= 1.0 <= high:
+                    continue
+            item.flags[metric] = REGRESSED if change > 0 else IMPROVED
+            item.reasons.append(f"{metric} {change:+.1%}" if math.isfinite(change) else f"{metric} from 0")
+
+
+def compare(base: Side, current: Side, *, settings: Settings | None = None,
+            history_clusters: Iterable[Sequence[RunRecord]] = ()) -> DiffResult:
+    """Compare current against base. history_clusters: earlier runs of the
+    same code (groups of repeats) to learn noise and call variability from;
+    both sides' own repeats are always used."""
+    settings = settings or Settings()
+    clusters = [list(cluster) for cluster in history_clusters] + [base.runs, current.runs]
+    comparer = _Comparer(base, current, settings, learn_noise(clusters), varying_calls(clusters))
+    keys = sorted({record.key for run in (*base.runs, *current.runs) for record in run.functions})
+    items = [comparer.build(key) for key in keys]
+    tested: list[FunctionDiff] = []
+    for item in items:
+        if item.verdict in (NEW, GONE):
+            continue
+        comparer.judge_time(item)
+        comparer.judge_calls(item)
+        comparer.judge_extra(item)
+        if not item.too_small:
+            test = _core.rank_test(comparer.samples(comparer.base_runs, item.key),
+                                   comparer.samples(comparer.current_runs, item.key))
+            item.p_value, item.effect = test["p_value"], test["effect"]
+            tested.append(item)
+    for item, q_value in zip(tested, _core.bh_adjust([item.p_value or 1.0 for item in tested])):
+        item.q_value = q_value
+        comparer.decide_time(item)
+    for item in items:
+        if item.verdict in (NEW, GONE):
+            continue
+        flags = set(item.flags.values())
+        item.verdict = REGRESSED if REGRESSED in flags else IMPROVED if IMPROVED in flags else UNCHANGED
+    items.sort(key=lambda item: (VERDICT_ORDER[item.verdict], -abs(item.change("self") or 0.0)
+                                 * max(item.values["self"][0] or 0.0, item.values["self"][1] or 0.0),
+                                 item.key))
+    result = DiffResult(base, current, items, settings)
+    durations = ([run.duration_ns for run in base.runs], [run.duration_ns for run in current.runs])
+    if len(durations[0]) >= 2 and len(durations[1]) >= 2 and _mean(durations[0]) > 0:
+        result.duration_interval = _core.bootstrap_ratio(
+            *durations, resamples=settings.resamples, confidence=settings.confidence, seed=settings.seed)
+    return result
+
+
+def metric_matches(flag_metric: str, wanted: str) -> bool:
+    """Whether a flag on flag_metric counts for ``check --metric wanted``:
+    'time' and 'calls' by name, 'memory' for every memory metric."""
+    return flag_metric == wanted or (wanted == "memory" and flag_metric.startswith("memory"))
+
+
+def regressions(result: DiffResult, *, metric: str, threshold: float,
+                pattern: str | None = None) -> list[FunctionDiff]:
+    """Functions flagged as regressed on metric by more than threshold."""
+    found = []
+    for item in result.functions:
+        if pattern and not (fnmatch.fnmatchcase(item.label, pattern) or pattern in item.label):
+            continue
+        for flag_metric, verdict in item.flags.items():
+            if verdict != REGRESSED or not metric_matches(flag_metric, metric):
+                continue
+            change = item.change("self" if flag_metric == "time" else flag_metric)
+            if change is not None and change > threshold:
+                found.append(item)
+                break
+    return found
