@@ -3,6 +3,7 @@
  * interval of a ratio of means, and Benjamini-Hochberg. See _core.pyi. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pg_binding.h"
 #include "pg_error.h"
@@ -159,15 +160,25 @@ static double *doubles_from(PyObject *sequence, size_t *count)
 PyObject *pg_core_bootstrap_ratio(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
-    static char *keywords[] = {"base", "current", "resamples", "confidence", "seed", NULL};
+    static char *keywords[] = {"base", "current", "center", "resamples", "confidence", "seed", NULL};
     PyObject *base_object, *current_object;
+    const char *center_name = "mean";
     unsigned int resamples = 2000;
     double confidence = 0.95;
     unsigned long long seed = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$IdK:bootstrap_ratio", keywords,
-                                     &base_object, &current_object, &resamples, &confidence,
-                                     &seed))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$sIdK:bootstrap_ratio", keywords,
+                                     &base_object, &current_object, &center_name, &resamples,
+                                     &confidence, &seed))
         return NULL;
+    pg_stats_center_t center;
+    if (strcmp(center_name, "mean") == 0)
+        center = PG_STATS_MEAN;
+    else if (strcmp(center_name, "median") == 0)
+        center = PG_STATS_MEDIAN;
+    else {
+        PyErr_SetString(PyExc_ValueError, "center must be 'mean' or 'median'");
+        return NULL;
+    }
     size_t n_a = 0, n_b = 0;
     double *a = doubles_from(base_object, &n_a);
     double *b = a ? doubles_from(current_object, &n_b) : NULL;
@@ -176,11 +187,12 @@ PyObject *pg_core_bootstrap_ratio(PyObject *module, PyObject *args, PyObject *kw
         pg_interval_t interval;
         int rc;
         Py_BEGIN_ALLOW_THREADS
-        rc = pg_stats_bootstrap_ratio(a, n_a, b, n_b, resamples, confidence, seed, &interval);
+        rc = pg_stats_bootstrap_ratio(a, n_a, b, n_b, center, resamples, confidence, seed,
+                                      &interval);
         Py_END_ALLOW_THREADS
         if (rc == PG_ERR_ARG)
             PyErr_SetString(PyExc_ValueError,
-                            "bootstrap_ratio needs values on both sides, a positive base mean, "
+                            "bootstrap_ratio needs values on both sides, a positive base center, "
                             "resamples > 0 and 0 < confidence < 1");
         else if (rc < 0)
             pg_raise(rc, NULL);

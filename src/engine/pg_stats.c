@@ -257,26 +257,36 @@ static size_t random_index(uint64_t *state, size_t n)
     return (size_t)(((unsigned __int128)next_random(state) * n) >> 64);
 }
 
-static double resampled_mean(const double *values, size_t n, uint64_t *state)
-{
-    double sum = 0.0;
-    for (size_t k = 0; k < n; k++)
-        sum += values[random_index(state, n)];
-    return sum / (double)n;
-}
-
-static double plain_mean(const double *values, size_t n)
-{
-    double sum = 0.0;
-    for (size_t k = 0; k < n; k++)
-        sum += values[k];
-    return sum / (double)n;
-}
-
 static int compare_doubles(const void *left, const void *right)
 {
     double x = *(const double *)left, y = *(const double *)right;
     return (x > y) - (x < y);
+}
+
+/* center of values[0..n); scratch holds n doubles (sorted in place for the
+ * median). */
+static double center_of(const double *values, size_t n, pg_stats_center_t center,
+                        double *scratch)
+{
+    if (center == PG_STATS_MEAN) {
+        double sum = 0.0;
+        for (size_t k = 0; k < n; k++)
+            sum += values[k];
+        return sum / (double)n;
+    }
+    memcpy(scratch, values, n * sizeof *scratch);
+    qsort(scratch, n, sizeof *scratch, compare_doubles);
+    return n % 2 ? scratch[n / 2] : (scratch[n / 2 - 1] + scratch[n / 2]) / 2.0;
+}
+
+/* center of n draws with replacement from values (draws into scratch[n..2n)). */
+static double resampled_center(const double *values, size_t n, pg_stats_center_t center,
+                               uint64_t *state, double *scratch)
+{
+    double *draws = scratch + n;
+    for (size_t k = 0; k < n; k++)
+        draws[k] = values[random_index(state, n)];
+    return center_of(draws, n, center, scratch);
 }
 
 /* Linear interpolation between order statistics of sorted[0..n). */
@@ -291,36 +301,45 @@ static double percentile(const double *sorted, size_t n, double fraction)
 }
 
 int pg_stats_bootstrap_ratio(const double *a, size_t n_a, const double *b, size_t n_b,
-                             uint32_t resamples, double confidence, uint64_t seed,
-                             pg_interval_t *out)
+                             pg_stats_center_t center, uint32_t resamples, double confidence,
+                             uint64_t seed, pg_interval_t *out)
 {
-    if (n_a == 0 || n_b == 0 || resamples == 0 || !(confidence > 0.0 && confidence < 1.0))
+    if (n_a == 0 || n_b == 0 || resamples == 0 || !(confidence > 0.0 && confidence < 1.0) ||
+        (center != PG_STATS_MEAN && center != PG_STATS_MEDIAN))
         return PG_ERR_ARG;
-    double mean_a = plain_mean(a, n_a);
-    if (!(mean_a > 0.0))
-        return PG_ERR_ARG;
+    size_t largest = n_a > n_b ? n_a : n_b;
+    double *scratch = malloc(2 * largest * sizeof *scratch);
     double *ratios = malloc(resamples * sizeof *ratios);
-    if (!ratios)
+    if (!scratch || !ratios) {
+        free(scratch);
+        free(ratios);
         return PG_ERR_NOMEM;
-    uint64_t state = seed;
-    size_t kept = 0;
-    for (uint32_t r = 0; r < resamples; r++) {
-        double base = resampled_mean(a, n_a, &state);
-        double current = resampled_mean(b, n_b, &state);
-        if (base > 0.0) /* a resample of only zeros has no ratio */
-            ratios[kept++] = current / base;
     }
-    out->estimate = plain_mean(b, n_b) / mean_a;
-    if (kept == 0) {
-        out->low = out->high = out->estimate;
-    } else {
-        qsort(ratios, kept, sizeof *ratios, compare_doubles);
-        double tail = (1.0 - confidence) / 2.0;
-        out->low = percentile(ratios, kept, tail);
-        out->high = percentile(ratios, kept, 1.0 - tail);
+    double center_a = center_of(a, n_a, center, scratch);
+    int rc = PG_ERR_ARG;
+    if (center_a > 0.0) {
+        out->estimate = center_of(b, n_b, center, scratch) / center_a;
+        uint64_t state = seed;
+        size_t kept = 0;
+        for (uint32_t r = 0; r < resamples; r++) {
+            double base = resampled_center(a, n_a, center, &state, scratch);
+            double current = resampled_center(b, n_b, center, &state, scratch);
+            if (base > 0.0) /* a resample of only zeros has no ratio */
+                ratios[kept++] = current / base;
+        }
+        if (kept == 0) {
+            out->low = out->high = out->estimate;
+        } else {
+            qsort(ratios, kept, sizeof *ratios, compare_doubles);
+            double tail = (1.0 - confidence) / 2.0;
+            out->low = percentile(ratios, kept, tail);
+            out->high = percentile(ratios, kept, 1.0 - tail);
+        }
+        rc = PG_OK;
     }
+    free(scratch);
     free(ratios);
-    return PG_OK;
+    return rc;
 }
 
 /* Sort context for the BH ranks (qsort has no user pointer). */

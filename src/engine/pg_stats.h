@@ -79,18 +79,25 @@ double pg_stats_normal_sf(double z);
 
 /* A point estimate with a two-sided confidence interval. */
 typedef struct pg_interval {
-    double estimate; /* mean(b) / mean(a) on the observed values */
+    double estimate; /* the ratio on the observed values */
     double low;      /* lower bound */
     double high;     /* upper bound */
 } pg_interval_t;
 
-/* Percentile bootstrap interval of mean(b) / mean(a): resample each side
- * with replacement `resamples` times (PRNG seeded with seed, so the result
- * is reproducible). PG_ERR_ARG when a side is empty, mean(a) is not > 0,
- * resamples is 0 or confidence is not in (0, 1). */
+/* The statistic of each side a bootstrap compares. */
+typedef enum pg_stats_center {
+    PG_STATS_MEAN = 0,   /* totals: every run counts in proportion */
+    PG_STATS_MEDIAN = 1, /* robust: one disturbed run does not move it */
+} pg_stats_center_t;
+
+/* Percentile bootstrap interval of center(b) / center(a): resample each
+ * side with replacement `resamples` times (PRNG seeded with seed, so the
+ * result is reproducible); estimate is the ratio on the observed values.
+ * PG_ERR_ARG when a side is empty, center(a) is not > 0, resamples is 0 or
+ * confidence is not in (0, 1); PG_ERR_NOMEM. */
 int pg_stats_bootstrap_ratio(const double *a, size_t n_a, const double *b, size_t n_b,
-                             uint32_t resamples, double confidence, uint64_t seed,
-                             pg_interval_t *out);
+                             pg_stats_center_t center, uint32_t resamples, double confidence,
+                             uint64_t seed, pg_interval_t *out);
 
 /* Benjamini-Hochberg adjusted p-values (q-values) of p[0..n) into q[0..n)
  * (q may alias p). A hypothesis is a discovery at FDR level alpha when its

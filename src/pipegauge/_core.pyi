@@ -225,11 +225,13 @@ def sample_quantiles(samples: Sequence[bytes], qs: Sequence[float]) -> list[floa
 def merge_samples(samples: Sequence[bytes]) -> bytes:
     """One encoded sample holding every observation of samples."""
 
-def bootstrap_ratio(base: Sequence[float], current: Sequence[float], *, resamples: int = 2000,
-                    confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """(mean(current)/mean(base), low, high): percentile bootstrap interval,
-    each side resampled with replacement, reproducible for a seed.
-    ValueError for an empty side or a base mean that is not > 0."""
+def bootstrap_ratio(base: Sequence[float], current: Sequence[float], *, center: str = "mean",
+                    resamples: int = 2000, confidence: float = 0.95,
+                    seed: int = 0) -> tuple[float, float, float]:
+    """(center(current)/center(base), low, high): percentile bootstrap
+    interval, each side resampled with replacement, reproducible for a seed;
+    center is "mean" or "median". ValueError for an empty side, a base
+    center that is not > 0, or an unknown center."""
 
 def bh_adjust(p_values: Sequence[float]) -> list[float]:
     """Benjamini-Hochberg adjusted p-values, same order. ValueError outside [0, 1]."""

@@ -1,19 +1,36 @@
 """Per-function comparison of two sides (a run, or the N runs of a
 ``run --repeat N`` group) with statistics that separate change from noise.
 
-A function's time is flagged (regressed or improved) only when all hold:
+Per-run self times on a loaded machine are heavy-tailed (one preemption
+inside a call adds a whole time slice to that function in that run), so
+every time statistic here is robust: a side's self and total time are the
+median over its runs, and a function's typical call is the median of its
+per-call latency histogram. A whole run that the machine slowed down (CPU
+contention, frequency) moves every function's median call together: each
+run's speed (the median over the judged functions, at least 5, of its
+median call against theirs in all runs) is divided out, and what remains
+between the sides is reported as the run-wide shift (``common_shift``), not
+blamed on any function. A function's time is flagged (regressed or
+improved) only when all hold:
 
 1. it is large enough to judge (its self time is at least ``min_self_ns``
    or ``min_share`` of the run on one side);
 2. the rank test (Mann-Whitney U on the pooled per-call latency histograms,
    computed in C) is significant after the Benjamini-Hochberg adjustment
-   over every function tested (FDR ``alpha``), in the same direction;
-3. with at least two runs per side, the bootstrap interval of
-   mean(current self time) / mean(base self time) across runs excludes 1;
-4. the relative change of the mean self time exceeds both ``min_effect``
-   and the noise band: ``noise_z`` x the function's run-to-run noise
-   (standard deviation of log self time between repeats of the same code,
-   learned from the history and both sides) x sqrt(1/n_base + 1/n_current).
+   over every function tested (FDR ``alpha``);
+3. the typical call, relative to the run-wide shift, changed by more than
+   the noise band: ``min_effect``, or
+   ``noise_z`` x the run-to-run noise of the function's median call
+   (standard deviation of its log between runs of the same code, learned
+   from the history and both sides) x sqrt(1/n_base + 1/n_current) when
+   that is larger;
+4. with at least two runs per side, the bootstrap interval (across the
+   repeats) of the ratio of the median of the per-run median calls
+   excludes 1;
+5. unless the function is a leaf (its self time is at least 90% of its
+   total on both sides), its median self time moved the same way by at
+   least half as much, so that a caller whose callee slowed down is not
+   blamed for it (the histograms hold inclusive per-call times).
 
 Call counts are exact in deterministic mode: when every run of each side
 has the same count, any difference is flagged as such; counts that vary
@@ -46,7 +63,7 @@ class Settings:
     min_self_ns: float = 1e6  # smaller functions are judged only when ...
     min_share: float = 0.005  # ... at least this share of the run on one side
     resamples: int = 2000  # bootstrap resamples
-    confidence: float = 0.95  # bootstrap interval
+    confidence: float = 0.90  # bootstrap interval across repeats
     seed: int = 0  # bootstrap PRNG seed: the same inputs give the same verdicts
 
 
@@ -79,8 +96,10 @@ class FunctionDiff:
     p_value: float | None = None  # rank test, two-sided
     q_value: float | None = None  # after Benjamini-Hochberg
     effect: float | None = None  # P(current call > base call)
-    interval: tuple[float, float] | None = None  # bootstrap interval of the self-time ratio
+    interval: tuple[float, float] | None = None  # bootstrap interval of the median-call ratio
     noise: float | None = None  # relative band a time change must exceed
+    call_change: float | None = None  # relative change of the median call (pooled histograms)
+    time_change: float | None = None  # the flagged time change (smaller of call and self)
     too_small: bool = False
 
     @property
@@ -106,6 +125,7 @@ class FunctionDiff:
             "effect": self.effect,
             "interval": list(self.interval) if self.interval else None,
             "noise": self.noise, "too_small": self.too_small,
+            "call_change": self.call_change, "time_change": self.time_change,
         }
 
 
@@ -116,6 +136,7 @@ class DiffResult:
     functions: list[FunctionDiff]
     settings: Settings
     duration_interval: tuple[float, float, float] | None = None  # ratio, low, high
+    common_shift: float = 0.0  # how much slower every function got together (divided out)
 
     @property
     def extra_metrics(self) -> list[str]:
@@ -130,12 +151,15 @@ class DiffResult:
                         "runs": [run.id for run in self.current.runs],
                         "duration_ns": self.current.duration_ns},
             "duration_interval": list(self.duration_interval) if self.duration_interval else None,
+            "common_shift": self.common_shift,
             "settings": self.settings.__dict__,
             "functions": [item.to_json() for item in self.functions],
         }
 
 
 CORE_METRICS = ("self", "total", "calls", "p95")
+LEAF_SHARE = 0.9  # self / total from which a function counts as a leaf
+MIN_FUNCTIONS_FOR_SPEED = 5  # judged functions needed to measure a run's speed
 
 
 def _finite(value: float | None) -> float | None:
@@ -150,26 +174,41 @@ def _by_key(runs: Sequence[RunRecord]) -> list[dict[str, FunctionRecord]]:
     return [{record.key: record for record in run.functions} for run in runs]
 
 
-def learn_noise(clusters: Iterable[Sequence[RunRecord]]) -> dict[str, tuple[float, int]]:
-    """Per function key, (standard deviation of log self time between runs of
-    the same code, degrees of freedom), pooled over clusters of such runs."""
-    squares: dict[str, float] = {}
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def median_calls(run: RunRecord) -> dict[str, float]:
+    return {record.key: record.p50_ns for record in run.functions}
+
+
+def learn_noise(clusters: Iterable[Sequence[dict[str, float]]]) -> dict[str, tuple[float, int]]:
+    """Per function key, (run-to-run standard deviation of the log of its
+    median call, degrees of freedom), pooled over clusters of runs of the
+    same code, each run given as {key: median call}. Robust: 1.4826 x the
+    median absolute deviation from each cluster's median, so one disturbed
+    run does not widen the band."""
+    deviations: dict[str, list[float]] = {}
     freedom: dict[str, int] = {}
     for cluster in clusters:
         if len(cluster) < 2:
             continue
         per_key: dict[str, list[float]] = {}
         for run in cluster:
-            for record in run.functions:
-                if record.self_ns > 0:
-                    per_key.setdefault(record.key, []).append(math.log(record.self_ns))
+            for key, value in run.items():
+                if value > 0:
+                    per_key.setdefault(key, []).append(math.log(value))
         for key, logs in per_key.items():
             if len(logs) < 2:
                 continue
-            mean = _mean(logs)
-            squares[key] = squares.get(key, 0.0) + sum((value - mean) ** 2 for value in logs)
+            center = _median(logs)
+            deviations.setdefault(key, []).extend(abs(value - center) for value in logs)
             freedom[key] = freedom.get(key, 0) + len(logs) - 1
-    return {key: (math.sqrt(squares[key] / freedom[key]), freedom[key]) for key in freedom}
+    return {key: (1.4826 * _median(deviations[key]), freedom[key]) for key in freedom}
 
 
 def varying_calls(clusters: Iterable[Sequence[RunRecord]]) -> set[str]:
@@ -187,12 +226,40 @@ def varying_calls(clusters: Iterable[Sequence[RunRecord]]) -> set[str]:
 class _Comparer:
     """One comparison; holds the per-run tables of both sides."""
 
-    def __init__(self, base: Side, current: Side, settings: Settings,
-                 noise: dict[str, tuple[float, int]], varying: set[str]) -> None:
+    def __init__(self, base: Side, current: Side, settings: Settings, varying: set[str]) -> None:
         self.base, self.current, self.settings = base, current, settings
-        self.noise, self.varying = noise, varying
+        self.varying = varying
+        self.noise: dict[str, tuple[float, int]] = {}  # set by compare() once speeds are known
         self.base_runs = _by_key(base.runs)
         self.current_runs = _by_key(current.runs)
+        # Each run's speed relative to the others (1 = typical): the median
+        # over the judged functions of its median call against theirs in all
+        # runs. Divided out, so that a run the machine slowed as a whole does
+        # not look like every function regressing.
+        self.base_speed = [1.0] * len(base.runs)
+        self.current_speed = [1.0] * len(current.runs)
+
+    def measure_speeds(self, items: Sequence[FunctionDiff]) -> None:
+        if len(items) < MIN_FUNCTIONS_FOR_SPEED:
+            return
+        runs = self.base_runs + self.current_runs
+        reference = {item.key: _median([table[item.key].p50_ns for table in runs if item.key in table])
+                     for item in items}
+        speeds = []
+        for table in runs:
+            ratios = [table[key].p50_ns / value for key, value in reference.items()
+                      if key in table and value > 0 and table[key].p50_ns > 0]
+            speeds.append(_median(ratios) if len(ratios) >= MIN_FUNCTIONS_FOR_SPEED else 1.0)
+        self.base_speed = speeds[:len(self.base_runs)]
+        self.current_speed = speeds[len(self.base_runs):]
+
+    @property
+    def common_shift(self) -> float:
+        return _median(self.current_speed) / _median(self.base_speed) - 1.0
+
+    def normalised(self, runs: list[dict[str, FunctionRecord]], speeds: list[float]) -> list[dict[str, float]]:
+        return [{key: record.p50_ns / speed for key, record in table.items()}
+                for table, speed in zip(runs, speeds)]
 
     def values(self, runs: list[dict[str, FunctionRecord]], key: str, attr: str) -> list[float]:
         """attr of key in every run of a side, 0 where a run lacks it."""
@@ -207,9 +274,10 @@ class _Comparer:
         sample = next(table[key] for table in (*self.current_runs, *self.base_runs) if key in table)
         item = FunctionDiff(key=key, name=sample.name, file=sample.file, kind=sample.kind)
         for metric, attr in (("self", "self_ns"), ("total", "total_ns"), ("calls", "calls")):
+            average = _mean if metric == "calls" else _median  # times: robust to preemptions
             item.values[metric] = (
-                _mean(self.values(self.base_runs, key, attr)) if in_base else None,
-                _mean(self.values(self.current_runs, key, attr)) if in_current else None)
+                average(self.values(self.base_runs, key, attr)) if in_base else None,
+                average(self.values(self.current_runs, key, attr)) if in_current else None)
         item.values["p95"] = (self.pooled_p95(self.base_runs, key) if in_base else None,
                               self.pooled_p95(self.current_runs, key) if in_current else None)
         metrics = {metric for table in (*self.base_runs, *self.current_runs)
@@ -228,41 +296,68 @@ class _Comparer:
         samples = [table[key].sample for table in runs if key in table]
         return _core.sample_quantiles(samples, [0.95])[0] if samples else 0.0
 
+    def is_leaf(self, item: FunctionDiff) -> bool:
+        """Whether nearly all of the function's time is its own on both sides
+        (then its per-call latency is its self time per call, and the noisy
+        self totals add nothing)."""
+        for side in (self.base_runs, self.current_runs):
+            total = _median(self.values(side, item.key, "total_ns"))
+            own = _median(self.values(side, item.key, "self_ns"))
+            if total <= 0 or own < LEAF_SHARE * total:
+                return False
+        return True
+
+    def medians(self, runs: list[dict[str, FunctionRecord]], speeds: list[float], key: str) -> list[float]:
+        """The median call of key in each run that has it, over the run's speed."""
+        return [table[key].p50_ns / speed for table, speed in zip(runs, speeds) if key in table]
+
     def samples(self, runs: list[dict[str, FunctionRecord]], key: str) -> list[bytes]:
         return [table[key].sample for table in runs if key in table]
 
+    def size_up(self, item: FunctionDiff) -> None:
+        settings = self.settings
+        base_self = _median(self.values(self.base_runs, item.key, "self_ns"))
+        current_self = _median(self.values(self.current_runs, item.key, "self_ns"))
+        base_share = base_self / self.base.duration_ns if self.base.duration_ns else 0.0
+        current_share = current_self / self.current.duration_ns if self.current.duration_ns else 0.0
+        item.too_small = (max(base_self, current_self) < settings.min_self_ns
+                          and max(base_share, current_share) < settings.min_share)
+
     def judge_time(self, item: FunctionDiff) -> None:
         settings = self.settings
-        base_self = self.values(self.base_runs, item.key, "self_ns")
-        current_self = self.values(self.current_runs, item.key, "self_ns")
-        n_base, n_current = len(base_self), len(current_self)
+        base_calls = self.medians(self.base_runs, self.base_speed, item.key)
+        current_calls = self.medians(self.current_runs, self.current_speed, item.key)
+        n_base, n_current = len(base_calls), len(current_calls)
         sd = self.noise.get(item.key, (0.0, 0))[0]
         item.noise = max(settings.min_effect,
                          settings.noise_z * sd * math.sqrt(1.0 / n_base + 1.0 / n_current))
-        base_share = _mean(base_self) / self.base.duration_ns if self.base.duration_ns else 0.0
-        current_share = _mean(current_self) / self.current.duration_ns if self.current.duration_ns else 0.0
-        if (max(_mean(base_self), _mean(current_self)) < settings.min_self_ns
-                and max(base_share, current_share) < settings.min_share):
-            item.too_small = True
-            return
-        if n_base >= 2 and n_current >= 2 and _mean(base_self) > 0:
-            _, low, high = _core.bootstrap_ratio(base_self, current_self, resamples=settings.resamples,
+        quantiles = (_core.sample_quantiles(self.samples(self.base_runs, item.key), [0.5])[0],
+                     _core.sample_quantiles(self.samples(self.current_runs, item.key), [0.5])[0])
+        if quantiles[0] > 0:
+            item.call_change = quantiles[1] / quantiles[0] / (1.0 + self.common_shift) - 1.0
+        if n_base >= 2 and n_current >= 2 and _mean(base_calls) > 0:
+            _, low, high = _core.bootstrap_ratio(base_calls, current_calls, center="mean",
+                                                 resamples=settings.resamples,
                                                  confidence=settings.confidence, seed=settings.seed)
             item.interval = (low, high)
 
     def decide_time(self, item: FunctionDiff) -> None:
         if item.too_small or item.q_value is None or item.q_value > self.settings.alpha:
             return
-        change = item.change("self")
-        if change is None or item.noise is None or abs(change) <= item.noise:
+        change, self_change = item.call_change, item.change("self")
+        if change is None or self_change is None or item.noise is None or abs(change) <= item.noise:
             return
         slower = change > 0
         if item.effect is not None and (item.effect > 0.5) != slower:
-            return  # the calls and the totals disagree on the direction
+            return  # the rank test and the medians disagree on the direction
         if item.interval is not None and (item.interval[0] <= 1.0 if slower else item.interval[1] >= 1.0):
             return
+        if not self.is_leaf(item) and ((self_change > 0) != slower or abs(self_change) < abs(change) / 2):
+            return  # the calls got slower, but not in this function's own code
+        item.time_change = change if abs(change) <= abs(self_change) else self_change
         item.flags["time"] = REGRESSED if slower else IMPROVED
-        item.reasons.append(f"self time {change:+.1%} (noise band {item.noise:.1%}, q={item.q_value:.2g})")
+        item.reasons.append(f"median call {change:+.1%}, self time {self_change:+.1%} "
+                            f"(noise band {item.noise:.1%}, q={item.q_value:.2g})")
 
     def judge_calls(self, item: FunctionDiff) -> None:
         base = self.values(self.base_runs, item.key, "calls")
@@ -308,18 +403,24 @@ def compare(base: Side, current: Side, *, settings: Settings | None = None,
     same code (groups of repeats) to learn noise and call variability from;
     both sides' own repeats are always used."""
     settings = settings or Settings()
-    clusters = [list(cluster) for cluster in history_clusters] + [base.runs, current.runs]
-    comparer = _Comparer(base, current, settings, learn_noise(clusters), varying_calls(clusters))
+    history = [list(cluster) for cluster in history_clusters]
+    comparer = _Comparer(base, current, settings, varying_calls(history + [base.runs, current.runs]))
     keys = sorted({record.key for run in (*base.runs, *current.runs) for record in run.functions})
     items = [comparer.build(key) for key in keys]
+    both = [item for item in items if item.verdict not in (NEW, GONE)]
+    for item in both:
+        comparer.size_up(item)
+    comparer.measure_speeds([item for item in both if not item.too_small])
+    comparer.noise = learn_noise(
+        [[median_calls(run) for run in cluster] for cluster in history]
+        + [comparer.normalised(comparer.base_runs, comparer.base_speed),
+           comparer.normalised(comparer.current_runs, comparer.current_speed)])
     tested: list[FunctionDiff] = []
-    for item in items:
-        if item.verdict in (NEW, GONE):
-            continue
-        comparer.judge_time(item)
+    for item in both:
         comparer.judge_calls(item)
         comparer.judge_extra(item)
         if not item.too_small:
+            comparer.judge_time(item)
             test = _core.rank_test(comparer.samples(comparer.base_runs, item.key),
                                    comparer.samples(comparer.current_runs, item.key))
             item.p_value, item.effect = test["p_value"], test["effect"]
@@ -335,7 +436,7 @@ def compare(base: Side, current: Side, *, settings: Settings | None = None,
     items.sort(key=lambda item: (VERDICT_ORDER[item.verdict], -abs(item.change("self") or 0.0)
                                  * max(item.values["self"][0] or 0.0, item.values["self"][1] or 0.0),
                                  item.key))
-    result = DiffResult(base, current, items, settings)
+    result = DiffResult(base, current, items, settings, common_shift=comparer.common_shift)
     durations = ([run.duration_ns for run in base.runs], [run.duration_ns for run in current.runs])
     if len(durations[0]) >= 2 and len(durations[1]) >= 2 and _mean(durations[0]) > 0:
         result.duration_interval = _core.bootstrap_ratio(
@@ -359,7 +460,7 @@ def regressions(result: DiffResult, *, metric: str, threshold: float,
         for flag_metric, verdict in item.flags.items():
             if verdict != REGRESSED or not metric_matches(flag_metric, metric):
                 continue
-            change = item.change("self" if flag_metric == "time" else flag_metric)
+            change = item.time_change if flag_metric == "time" else item.change(flag_metric)
             if change is not None and change > threshold:
                 found.append(item)
                 break

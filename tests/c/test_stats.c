@@ -228,7 +228,7 @@ static void test_bootstrap(void)
 {
     pg_interval_t out, again;
     const double ones[] = {1, 1, 1}, twos[] = {2, 2, 2};
-    PG_CHECK_RC(pg_stats_bootstrap_ratio(ones, 3, twos, 3, 500, 0.95, 1, &out), PG_OK);
+    PG_CHECK_RC(pg_stats_bootstrap_ratio(ones, 3, twos, 3, PG_STATS_MEAN, 500, 0.95, 1, &out), PG_OK);
     PG_CHECK_NEAR(out.estimate, 2.0, 1e-15);
     PG_CHECK_NEAR(out.low, 2.0, 1e-15);
     PG_CHECK_NEAR(out.high, 2.0, 1e-15);
@@ -236,21 +236,36 @@ static void test_bootstrap(void)
     double slower[5];
     for (int k = 0; k < 5; k++)
         slower[k] = base[k] * 1.10;
-    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 5, slower, 5, 2000, 0.95, 7, &out), PG_OK);
+    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 5, slower, 5, PG_STATS_MEAN, 2000, 0.95, 7, &out), PG_OK);
     PG_CHECK_NEAR(out.estimate, 1.10, 1e-12);
     PG_CHECK(out.low > 1.05 && out.low < 1.10);
     PG_CHECK(out.high > 1.10 && out.high < 1.15);
-    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 5, slower, 5, 2000, 0.95, 7, &again), PG_OK);
+    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 5, slower, 5, PG_STATS_MEAN, 2000, 0.95, 7, &again), PG_OK);
     PG_CHECK_NEAR(again.low, out.low, 0.0); /* same seed, same interval */
     PG_CHECK_NEAR(again.high, out.high, 0.0);
     /* an A/A comparison's interval holds 1 */
-    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 5, base, 5, 2000, 0.95, 7, &out), PG_OK);
+    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 5, base, 5, PG_STATS_MEAN, 2000, 0.95, 7, &out), PG_OK);
     PG_CHECK(out.low < 1.0 && out.high > 1.0);
     const double zeros[] = {0, 0};
-    PG_CHECK_RC(pg_stats_bootstrap_ratio(zeros, 2, base, 5, 100, 0.95, 1, &out), PG_ERR_ARG);
-    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 0, base, 5, 100, 0.95, 1, &out), PG_ERR_ARG);
-    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 5, base, 5, 0, 0.95, 1, &out), PG_ERR_ARG);
-    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 5, base, 5, 10, 1.0, 1, &out), PG_ERR_ARG);
+    PG_CHECK_RC(pg_stats_bootstrap_ratio(zeros, 2, base, 5, PG_STATS_MEAN, 100, 0.95, 1, &out), PG_ERR_ARG);
+    /* the median ignores one disturbed run of nine; the mean does not */
+    const double steady[] = {10.0, 10.4, 9.7, 10.1, 9.9, 10.2, 9.8, 10.0, 10.3};
+    double disturbed[9];
+    for (int k = 0; k < 9; k++)
+        disturbed[k] = steady[k] * 1.10;
+    disturbed[8] = 30.0;
+    PG_CHECK_RC(pg_stats_bootstrap_ratio(steady, 9, disturbed, 9, PG_STATS_MEDIAN, 2000, 0.95, 7,
+                                         &out), PG_OK);
+    PG_CHECK_NEAR(out.estimate, 1.10, 1e-12); /* medians 10.0 and 11.0 */
+    PG_CHECK(out.low > 1.0 && out.high < 1.2);
+    PG_CHECK_RC(pg_stats_bootstrap_ratio(steady, 9, disturbed, 9, PG_STATS_MEAN, 2000, 0.95, 7,
+                                         &out), PG_OK);
+    PG_CHECK(out.high > 1.5);
+    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 5, base, 5, (pg_stats_center_t)7, 10, 0.5, 1, &out),
+                PG_ERR_ARG);
+    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 0, base, 5, PG_STATS_MEAN, 100, 0.95, 1, &out), PG_ERR_ARG);
+    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 5, base, 5, PG_STATS_MEAN, 0, 0.95, 1, &out), PG_ERR_ARG);
+    PG_CHECK_RC(pg_stats_bootstrap_ratio(base, 5, base, 5, PG_STATS_MEAN, 10, 1.0, 1, &out), PG_ERR_ARG);
 }
 
 static void test_normal_sf(void)

@@ -1,0 +1,79 @@
+"""Acceptance of the regression statistics on real profiled runs.
+
+Each trial profiles the 10-stage pipeline of workloads_regression.py for
+real (the C tracer, in this process, one profile per run: no process start
+per run keeps 20 trials x 3 sides x 5 repeats within seconds), turns each
+profile into its history record exactly as ``pipegauge run`` does, and
+compares the sides with the same code ``pipegauge diff``/``check`` use. The
+three sides of a trial are interleaved run by run (base, slowed, base
+again, ...), as a careful benchmark would, so that load drifting on this
+shared machine hits every side alike; the noise that remains is real.
+"""
+
+from __future__ import annotations
+
+import pipegauge
+import workloads_regression as workload
+from pipegauge._diff import IMPROVED, REGRESSED, Side, compare
+from pipegauge._history import RunRecord
+from pipegauge._history_record import run_record
+
+TRIALS = 20
+REPEATS = 5
+SLOW_STAGE = 3
+SLOWDOWN = 1.10
+
+
+def profiled_run(**kwargs: object) -> RunRecord:
+    with pipegauge.profile(history=False) as run:
+        workload.pipeline(**kwargs)  # type: ignore[arg-type]
+    return run_record(run, None)
+
+
+def flagged(result) -> dict[str, str]:
+    return {item.name: item.verdict for item in result.functions if item.verdict in (REGRESSED, IMPROVED)}
+
+
+def test_ten_percent_slowdown_is_found_and_a_a_is_clean():
+    # GIVEN 20 trials of 5 interleaved repeats: base, one stage 10% slower, base again
+    detected = 0
+    other_flags = 0
+    clean_a_a = 0
+    notes = []
+    for trial in range(TRIALS):
+        base, slowed, again = [], [], []
+        for _ in range(REPEATS):
+            base.append(profiled_run())
+            slowed.append(profiled_run(slow=SLOW_STAGE, factor=SLOWDOWN))
+            again.append(profiled_run())
+        # WHEN the slowed side and the second base side are compared with the first
+        slow_result = compare(Side("base", base), Side("slowed", slowed))
+        a_a_result = compare(Side("base", base), Side("again", again))
+        slow_flags = flagged(slow_result)
+        a_a_flags = flagged(a_a_result)
+        detected += slow_flags.get(f"stage_{SLOW_STAGE}") == REGRESSED
+        other_flags += sum(1 for name in slow_flags
+                           if name.startswith("stage_") and name != f"stage_{SLOW_STAGE}")
+        clean_a_a += not a_a_flags
+        notes.append((trial, slow_flags, a_a_flags))
+    # THEN the slow stage is flagged in >= 95% of trials, the nine others in <= 5%
+    # of their comparisons, and >= 95% of A/A comparisons flag nothing at all
+    assert detected >= 19, notes
+    assert other_flags / (TRIALS * 9) <= 0.05, notes
+    assert clean_a_a >= 19, notes
+
+
+def test_doubled_calls_flagged_with_unchanged_time():
+    # GIVEN repeats where stage 5 is called twice as often with half the work per call
+    base = [profiled_run() for _ in range(3)]
+    doubled = [profiled_run(double=5) for _ in range(3)]
+    # WHEN compared
+    result = compare(Side("base", base), Side("doubled", doubled))
+    stage = next(item for item in result.functions if item.name == "stage_5")
+    # THEN its calls are flagged as an exact change, and its time is not
+    assert stage.verdict == REGRESSED, stage
+    assert stage.flags == {"calls": REGRESSED}, stage
+    assert stage.calls_exact
+    assert stage.values["calls"] == (120.0, 240.0)
+    assert any("exact" in reason for reason in stage.reasons)
+    assert abs(stage.change("self")) < 0.25
