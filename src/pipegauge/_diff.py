@@ -27,10 +27,13 @@ improved) only when all hold:
 4. with at least two runs per side, the bootstrap interval (across the
    repeats) of the ratio of the median of the per-run median calls
    excludes 1;
-5. unless the function is a leaf (its self time is at least 90% of its
-   total on both sides), its median self time moved the same way by at
-   least half as much, so that a caller whose callee slowed down is not
-   blamed for it (the histograms hold inclusive per-call times).
+5. its self time moved the same way by at least half as much, so that a
+   caller whose callee slowed down is not blamed for it (the histograms
+   hold inclusive per-call times), and a function called twice as often
+   at half the cost per call is not "improved". For a leaf (self time at
+   least 90% of its total on both sides) the self time is estimated as
+   calls x the typical call, robust to preemptions; for others it is the
+   median over the runs.
 
 Call counts are exact in deterministic mode: when every run of each side
 has the same count, any difference is flagged as such; counts that vary
@@ -352,8 +355,14 @@ class _Comparer:
             return  # the rank test and the medians disagree on the direction
         if item.interval is not None and (item.interval[0] <= 1.0 if slower else item.interval[1] >= 1.0):
             return
-        if not self.is_leaf(item) and ((self_change > 0) != slower or abs(self_change) < abs(change) / 2):
-            return  # the calls got slower, but not in this function's own code
+        if self.is_leaf(item):
+            # self time = calls x the typical call: robust, unlike the summed
+            # self times that every preemption inflates
+            calls_base, calls_current = item.values["calls"]
+            if calls_base and calls_current:
+                self_change = calls_current / calls_base * (1.0 + change) - 1.0
+        if (self_change > 0) != slower or abs(self_change) < abs(change) / 2:
+            return  # the calls changed, but not this function's own time
         item.time_change = change if abs(change) <= abs(self_change) else self_change
         item.flags["time"] = REGRESSED if slower else IMPROVED
         item.reasons.append(f"median call {change:+.1%}, self time {self_change:+.1%} "
