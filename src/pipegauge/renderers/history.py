@@ -61,7 +61,7 @@ def render_trends(runs: Sequence[RunRecord], *, top: int = 5) -> str:
     programs = sorted({run.program for run in ordered})
     lines = [fit_middle(f"program: {', '.join(programs)}", WIDTH),
              f"{len(ordered)} runs, {_when(ordered[0])} .. {_when(ordered[-1])}", ""]
-    spark_width = min(len(ordered), 30)
+    spark_width = max(5, min(len(ordered), 30))  # at least the width of its title
     recent = ordered[-spark_width:]
     label_width = WIDTH - spark_width - 20
 
