@@ -120,23 +120,34 @@ def _describe(exc: BaseException) -> str:
 class History:
     """An open history database. Use as a context manager or call close()."""
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
+                 readonly: bool = False) -> None:
+        """Open (and with create, create and migrate) the history at path.
+        readonly opens an existing file for reading only: no journal-mode
+        change, no migration (an older schema is an error), and no wait for
+        a writer's lock beyond the busy timeout."""
         self.path = Path(path)
-        if not create and not self.path.is_file():
+        if (readonly or not create) and not self.path.is_file():
             raise HistoryError(f"no history at {str(self.path)!r} (runs are recorded by "
                                "'pipegauge run')", USAGE_EXIT)
         try:
-            if create:
+            if create and not readonly:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(os.fspath(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
-                                       isolation_level=None)
+            target = f"{self.path.resolve().as_uri()}?mode=ro" if readonly else os.fspath(self.path)
+            self._db = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000,
+                                       isolation_level=None, uri=readonly)
         except (OSError, sqlite3.Error) as exc:
             raise HistoryError(f"cannot open history {str(self.path)!r}: {_describe(exc)}") from None
         try:
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._migrate()
+            if readonly:
+                if self._check_version() != SCHEMA_VERSION:
+                    raise HistoryError(f"history {str(self.path)!r} has an older schema; "
+                                       "the next recorded run updates it")
+            else:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._migrate()
         except sqlite3.Error as exc:
             self._db.close()
             raise HistoryError(f"history {str(self.path)!r} is unusable: {_describe(exc)}") from None
@@ -150,11 +161,15 @@ class History:
     def close(self) -> None:
         self._db.close()
 
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+    def _check_version(self) -> int:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise HistoryError(f"history {str(self.path)!r} has schema version {version}, newer "
                                f"than this pipegauge knows ({SCHEMA_VERSION})")
+        return version
+
+    def _migrate(self) -> None:
+        version = self._check_version()
         if version == SCHEMA_VERSION:
             return
         self._db.execute("BEGIN IMMEDIATE")

@@ -64,6 +64,12 @@ def relative_file(path: str, root: str) -> str:
     return path[len(prefix):] if path.startswith(prefix) else path
 
 
+def function_key(name: str, file: str, kind: str, root: str) -> tuple[str, str]:
+    """(key, file relative to root): what matches a function across runs."""
+    relative = relative_file(file, root)
+    return f"{name}|{relative}|{kind}", relative
+
+
 def function_records(run: Run, root: str) -> list[FunctionRecord]:
     """Per-function summaries (corrected as the run's options say)."""
     profile = run.profile
@@ -76,8 +82,7 @@ def function_records(run: Run, root: str) -> list[FunctionRecord]:
     for item in stats:
         if item.calls == 0 and item.self_time == 0:
             continue
-        file = relative_file(item.file, root)
-        key = f"{item.name}|{file}|{item.kind}"
+        key, file = function_key(item.name, item.file, item.kind, root)
         merged.setdefault(key, []).append((item.index, samples[item.index]))
         known = records.get(key)
         if known is None:

@@ -25,11 +25,11 @@ HISTORY_CLUSTER_RUNS = 60
 class Resolver:
     """Resolves RUN arguments against one (optional) history."""
 
-    def __init__(self, history_path: str | None) -> None:
+    def __init__(self, history_path: str | None, *, readonly: bool = True) -> None:
         path = Path(history_path) if history_path else default_path()
         self.history: History | None = None
         if path.is_file():
-            self.history = History(path, create=False)
+            self.history = History(path, create=False, readonly=readonly)
         elif history_path:
             raise PipegaugeError(f"no history at {history_path!r}", USAGE_EXIT)
 

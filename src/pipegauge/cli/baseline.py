@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    resolver = Resolver(args.history_path)
+    resolver = Resolver(args.history_path, readonly=args.action == "show")
     try:
         history = resolver.require_history()
         if args.action == "show":

@@ -24,6 +24,7 @@ from .._files import write_atomic
 from .._run import Run
 from .._stage_report import stage_report
 from .._summary import _meta_value
+from .baseline import baseline_diff
 
 __all__ = ["MAX_BYTES", "MAX_NODES", "build_data", "render", "render_html"]
 
@@ -125,7 +126,7 @@ def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
     all_functions = functions + tree_functions[len(functions):]
     function_columns = _columns(_rounded(all_functions, range(7, 16)), _FUNCTION_FIELDS)
     node_columns = _columns(_rounded(tree.nodes(correct), range(4, 6)), _NODE_FIELDS)
-    return {
+    data = {
         "version": DATA_VERSION,
         "header": _header(run, profile),
         "functions": function_columns,
@@ -134,6 +135,10 @@ def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
         "tree": {"nodes": profile.node_count, "shown": tree.node_count, "pruned": pruned},
         "stages": stage_report(profile).to_json(),
     }
+    diff = baseline_diff(run)
+    if diff is not None:
+        data["diff"] = diff
+    return data
 
 
 def render_html(data: dict[str, Any]) -> str:

@@ -171,6 +171,28 @@ const Model = {
     return sum;
   },
 
+  /* Differential colour of a function against the baseline: red when its
+   * time grew, blue when it shrank, stronger with the change (full at
+   * +-50%); grey when there is no change to show (the report passes only
+   * changes the statistics flagged). */
+  diffColor(change, verdict) {
+    if (change == null || !isFinite(change) || change === 0) return "hsl(220,8%,84%)";
+    const share = Math.min(Math.abs(change) / 0.5, 1);
+    const flagged = verdict === "regressed" || verdict === "improved";
+    const hue = change > 0 ? 2 : 216;
+    const saturation = flagged ? 85 : 35 + 30 * share;
+    const light = flagged ? 58 - 12 * share : 88 - 14 * share;
+    return "hsl(" + hue + "," + Math.round(saturation) + "%," + Math.round(light) + "%)";
+  },
+
+  /* Per-function diff fields for function index func (none for the
+   * "[other]" rows that pruning adds). */
+  diffOf(model, func) {
+    const d = model.data.diff;
+    if (!d || func < 0 || func >= d.functions.verdict.length) return { verdict: "unchanged", change: null, reasons: "" };
+    return { verdict: d.functions.verdict[func], change: d.functions.time_change[func], callChange: d.functions.call_change[func], reasons: d.functions.reasons[func] };
+  },
+
   /* Function-table columns that have data. */
   tableColumns(model) {
     const c = model.functions.columns;
@@ -610,8 +632,81 @@ const StagesSection = {
   },
 };
 
+/* Comparison with the program's baseline (embedded when the history has one):
+ * summary, flagged functions, and a differential flame graph of this run
+ * whose frames are coloured by their function's change of self time. */
+const DiffSection = {
+  id: "diff",
+  title: "Compared with the baseline",
+  available: (model) => model.data.diff != null && model.nodes.count > 1,
+  state: null,
+  render(body, model) {
+    const diff = model.data.diff;
+    const change = diff.base_duration_ns > 0 ? diff.duration_ns / diff.base_duration_ns - 1 : 0;
+    const counts = Object.entries(diff.counts).map(([verdict, n]) => n + " " + verdict).join(", ");
+    body.append(Dom.el("p", { text: "Against " + diff.base + ": run time " + Format.time(diff.base_duration_ns) + " \u2192 " + Format.time(diff.duration_ns) + " (" + (change >= 0 ? "+" : "") + (100 * change).toFixed(1) + "%); " + counts + "." }));
+    if (Math.abs(diff.common_shift) >= 0.01) {
+      body.append(Dom.el("p", { class: "pg-note", text: "Every function moved by " + (100 * diff.common_shift).toFixed(1) + "% together (machine speed or a change everywhere); verdicts are relative to that." }));
+    }
+    const list = Dom.el("ul", { class: "pg-diff-list" });
+    const c = model.functions.columns;
+    for (let f = 0; f < model.functions.real; f++) {
+      const item = Model.diffOf(model, f);
+      if (item.verdict !== "regressed" && item.verdict !== "improved") continue;
+      list.append(Dom.el("li", { class: "pg-diff-" + item.verdict }, Dom.el("b", { text: item.verdict + " " }), document.createTextNode(String(c.name[f]) + " \u2014 " + item.reasons)));
+    }
+    for (const label of diff.gone) list.append(Dom.el("li", { class: "pg-diff-gone", text: "gone " + label }));
+    if (list.children.length) body.append(list);
+    const state = { model, root: 0, box: Dom.el("div", { class: "pg-flame pg-diff-flame" }) };
+    DiffSection.state = state;
+    body.append(state.box, Dom.el("p", { class: "pg-note", text: "Differential flame graph of this run: width is total time, red frames got slower, blue faster than the baseline (only changes the statistics found significant are coloured, stronger for larger ones). Click to zoom, click the bottom frame to zoom out." }));
+    state.box.addEventListener("click", (event) => {
+      const frame = event.target.closest(".pg-frame");
+      if (!frame) return;
+      const node = Number(frame.dataset.node);
+      state.root = node === state.root ? Math.max(model.nodes.parent[node], 0) : node;
+      DiffSection.draw(state);
+    });
+    state.box.addEventListener("mousemove", (event) => {
+      const frame = event.target.closest(".pg-frame");
+      if (!frame) { Dom.tooltip.hide(); return; }
+      const node = Number(frame.dataset.node);
+      const item = Model.diffOf(model, model.nodes.func[node]);
+      const lines = [["", Model.nodeName(model, node)], ["total", Format.time(model.nodes.total[node])], ["verdict", item.verdict]];
+      if (item.change != null) lines.push(["time", (item.change >= 0 ? "+" : "") + (100 * item.change).toFixed(1) + "%"]);
+      else if (item.callChange != null) lines.push(["median call", (item.callChange >= 0 ? "+" : "") + (100 * item.callChange).toFixed(1) + "% (within noise)"]);
+      if (item.reasons) lines.push(["why", item.reasons]);
+      Dom.tooltip.show(event, lines);
+    });
+    state.box.addEventListener("mouseleave", () => Dom.tooltip.hide());
+    window.addEventListener("resize", () => DiffSection.draw(state));
+    DiffSection.draw(state);
+  },
+  draw(state) {
+    const { model } = state;
+    const nodes = model.nodes;
+    const frames = Model.layout(nodes, state.root, nodes.total, state.box.clientWidth || 1000, 1, FlameSection.MAX_DEPTH);
+    let maxDepth = 0;
+    const fragment = document.createDocumentFragment();
+    for (const frame of frames) {
+      const item = Model.diffOf(model, nodes.func[frame.node]);
+      const div = Dom.el("div", { class: "pg-frame pg-diff-" + item.verdict });
+      div.dataset.node = frame.node;
+      div.style.left = frame.x.toFixed(1) + "px";
+      div.style.width = Math.max(frame.w - 0.5, 0.5).toFixed(1) + "px";
+      div.style.top = frame.depth * FlameSection.ROW + "px";
+      div.style.background = frame.node === 0 ? "#c9cfda" : Model.diffColor(item.change, item.verdict);
+      if (frame.w > 24) div.textContent = Model.nodeName(model, frame.node);
+      fragment.append(div);
+      if (frame.depth > maxDepth) maxDepth = frame.depth;
+    }
+    state.box.style.height = (maxDepth + 1) * FlameSection.ROW + 2 + "px";
+    state.box.replaceChildren(fragment);
+  },
+};
+
 /* Sections in page order; each renders only when it has data. */
-const SECTIONS = [HeaderSection, StagesSection, FlameSection, TreeSection, TableSection];
+const SECTIONS = [HeaderSection, StagesSection, DiffSection, FlameSection, TreeSection, TableSection];
 
 /* ------------------------------------------------------------------- 5. Boot */
 function boot() {
@@ -626,7 +721,7 @@ function boot() {
     main.append(body);
     section.render(body, model);
   }
-  window.pgReport = { model, sections: SECTIONS, bootMs: performance.now() - started };
+  window.pgReport = { model, sections: SECTIONS, Model, bootMs: performance.now() - started };
   window.pgReady = true;
   document.documentElement.dataset.pgReady = "true"; /* for selectors: no script eval needed */
 }
