@@ -128,6 +128,11 @@ def test_doubled_call_count_is_flagged(pipegauge, workdir):
     calls = pipegauge("check", "--baseline", "1", "--current", "2", "--metric", "calls")
     assert calls.returncode == 1, calls.stdout
     assert "stage_5" in calls.stdout
+    # AND view --diff appends the same verdict to the run's table, within 80 columns
+    view = pipegauge("view", "2", "--diff", "1")
+    assert view.returncode == 0, view.stderr
+    assert any(line.startswith("regressed") and "stage_5" in line for line in view.stdout.splitlines())
+    assert all(len(line) <= 80 for line in view.stdout.splitlines())
 
 
 def test_corrupt_history_warns_once_and_keeps_the_profile(pipegauge, write_script, workdir):

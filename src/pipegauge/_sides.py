@@ -121,3 +121,23 @@ class Resolver:
                 loaded.append([record for record in (history.run(run_id) for run_id in ids)
                                if record is not None])
         return loaded
+
+
+def profile_spec(spec: str, history_path: str | None) -> str:
+    """spec for the commands that read one profile (view, export, report):
+    a history run id ('12' or '#12') becomes its profile's path; anything
+    else is returned as is."""
+    match = re.fullmatch(r"#?(\d+)", spec)
+    if not match or os.path.exists(spec):
+        return spec
+    path = Path(history_path) if history_path else default_path()
+    if not path.is_file():
+        return spec
+    with History(path, create=False, readonly=True) as history:
+        run = history.run(int(match[1]))
+    if run is None:
+        raise PipegaugeError(f"no run #{match[1]} in the history", USAGE_EXIT)
+    if not run.profile_path or not os.path.isfile(run.profile_path):
+        raise PipegaugeError(f"the profile of run #{run.id} is gone ({run.profile_path}); "
+                             "diff and check still work from the history", USAGE_EXIT)
+    return run.profile_path

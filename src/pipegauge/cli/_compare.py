@@ -36,9 +36,11 @@ def add_statistics_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    if not 0.0 < args.alpha < 1.0:
-        raise UsageError(f"--alpha must be between 0 and 1, not {args.alpha}")
-    return Settings(alpha=args.alpha, min_effect=args.min_effect)
+    defaults = Settings()
+    alpha = getattr(args, "alpha", defaults.alpha)
+    if not 0.0 < alpha < 1.0:
+        raise UsageError(f"--alpha must be between 0 and 1, not {alpha}")
+    return Settings(alpha=alpha, min_effect=getattr(args, "min_effect", defaults.min_effect))
 
 
 def compare_specs(args: argparse.Namespace, base_spec: str, current_spec: str) -> DiffResult:

@@ -8,6 +8,7 @@ import os
 import sys
 
 from .._config import report_warnings, resolve
+from .._sides import profile_spec
 from .._stats import SORT_KEYS, resolve_sort_key
 from ..renderers._text import Style
 from ..renderers.charts import DEFAULT_TOP, render_charts
@@ -19,6 +20,8 @@ from ..renderers.tree import render_tree
 from ..renderers.processes import render_processes
 from ..renderers.tasks import render_tasks
 from ._common import add_run_argument, load_run, process_profile
+from ..renderers.diff import render_diff
+from ._compare import add_history_argument, compare_specs
 
 NAME = "view"
 HELP = "show a run as a table of functions or a call tree, with bar charts"
@@ -28,7 +31,8 @@ Show a run: with --flat (the default) a pstats-like table (ncalls as
 of a call's total time, a bar of the share of self time), or with --tree the
 call tree with each path's share of the run. --charts adds bar charts of the
 top functions by self time, total time, calls and memory (memory only when
-the run recorded it). Every line fits 80 columns: long names are cut in the
+the run recorded it). --diff BASE adds the diff table against another run
+(see 'pipegauge diff'). Every line fits 80 columns: long names are cut in the
 middle. Colour is used only on a terminal and never when NO_COLOR is set."""
 
 DEFAULT_LIMIT = 40
@@ -98,16 +102,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="asyncio tasks per coroutine: lifetimes, running and awaiting time")
     parser.add_argument("--no-correct", action="store_true",
                         help="show raw times, without subtracting the profiler's overhead")
+    parser.add_argument("--diff", metavar="BASE",
+                        help="add the diff table against BASE (a run id, 'baseline', a run directory, ...)")
+    add_history_argument(parser)
 
 
 def execute(args: argparse.Namespace) -> int:
     resolve_sort_key(args.sort)  # a bad key fails before the file is read
     settings = resolve({"min_percent": args.min_percent, "min_time_ms": args.min_time_ms})
     report_warnings(settings)
+    spec = profile_spec(args.run, args.history_path)
     if args.pid is not None:
-        run = load_run(process_profile(args.run, args.pid))
+        run = load_run(process_profile(spec, args.pid))
     else:
-        run = load_run(args.run)
+        run = load_run(spec)
     if args.processes:
         sys.stdout.write(render_processes(run.processes, style=Style.for_stream(sys.stdout)))
         return 0
@@ -141,6 +149,9 @@ def execute(args: argparse.Namespace) -> int:
     if args.charts:
         top = DEFAULT_TOP if args.limit is None else args.limit
         output.append("\n" + render_charts(stats, cwd=cwd, top=top, pattern=args.filter, style=style))
+    if args.diff:
+        result = compare_specs(args, args.diff, args.run)
+        output.append("\n" + render_diff(result, style=style))
     sys.stdout.write("".join(output))
     sys.stdout.flush()
     return 0
