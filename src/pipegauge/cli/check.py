@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import sys
 
 from .._diff import REGRESSED, regressions
 from ..renderers.junit import write_junit
