@@ -192,10 +192,11 @@ def median_calls(run: RunRecord) -> dict[str, float]:
 def learn_noise(clusters: Iterable[Sequence[dict[str, float]]]) -> dict[str, tuple[float, int]]:
     """Per function key, (run-to-run standard deviation of the log of its
     median call, degrees of freedom), pooled over clusters of runs of the
-    same code, each run given as {key: median call}. Robust: 1.4826 x the
-    median absolute deviation from each cluster's median, so one disturbed
-    run does not widen the band."""
-    deviations: dict[str, list[float]] = {}
+    same code, each run given as {key: median call}. A plain standard
+    deviation, not a robust one: a function whose calls are slower in some
+    runs only (the profiler's own cost per call varies with where code lands
+    in memory) must get a wide band, not have those runs explained away."""
+    squares: dict[str, float] = {}
     freedom: dict[str, int] = {}
     for cluster in clusters:
         if len(cluster) < 2:
@@ -208,10 +209,10 @@ def learn_noise(clusters: Iterable[Sequence[dict[str, float]]]) -> dict[str, tup
         for key, logs in per_key.items():
             if len(logs) < 2:
                 continue
-            center = _median(logs)
-            deviations.setdefault(key, []).extend(abs(value - center) for value in logs)
+            center = _mean(logs)
+            squares[key] = squares.get(key, 0.0) + sum((value - center) ** 2 for value in logs)
             freedom[key] = freedom.get(key, 0) + len(logs) - 1
-    return {key: (1.4826 * _median(deviations[key]), freedom[key]) for key in freedom}
+    return {key: (math.sqrt(squares[key] / freedom[key]), freedom[key]) for key in freedom}
 
 
 def varying_calls(clusters: Iterable[Sequence[RunRecord]]) -> set[str]:
