@@ -154,7 +154,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("history_path", _text, None, "history database (default .pipegauge/history.sqlite)",
             option="history_path", path=True),
     Setting("regression_threshold", _non_negative, 0.05,
-            "relative slow-down reported as a regression", pending="regression checks (issue 6)"),
+            "check: tolerated relative slow-down (0.05 = 5%)"),
     Setting("sample_size", _positive_int, None,
             "input size of runs without one (scale.n), for 'pipegauge scale/forecast'"),
     Setting("expected_size", _positive_int, None,

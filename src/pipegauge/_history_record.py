@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -147,5 +146,4 @@ def record_run(run: Run, profile_path: Path) -> RunRecord | None:
 
 
 def _warn(run: Run, message: str) -> None:
-    run.log.warning(message)
-    print(f"pipegauge: warning: {message}", file=sys.stderr)
+    run.log.warning(message)  # also one "pipegauge: warning:" line on stderr (the logger)

@@ -48,6 +48,6 @@ def run_repeated(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             break
     else:
-        where = "" if args.history else " (not recorded: --no-history)"
+        where = " (not recorded: --no-history)" if args.history is False else ""
         print(f"pipegauge: {args.repeat} runs recorded as group {group}{where}", file=sys.stderr)
     return status

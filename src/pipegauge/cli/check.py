@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 
+from .._config import report_warnings, resolve
 from .._diff import REGRESSED, regressions
 from ..renderers.junit import write_junit
 from ._common import check_output_file
@@ -31,8 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the reference run (default: the program's baseline)")
     parser.add_argument("--current", default="latest", metavar="RUN",
                         help="the run to judge (default latest)")
-    parser.add_argument("--max-regression", type=percent, default=percent(DEFAULT_MAX_REGRESSION),
-                        metavar="P%", help=f"tolerated slowdown (default {DEFAULT_MAX_REGRESSION})")
+    parser.add_argument("--max-regression", type=percent, default=None, metavar="P%",
+                        help=f"tolerated slowdown (default {DEFAULT_MAX_REGRESSION}, or "
+                             "regression_threshold from the configuration)")
     parser.add_argument("--metric", choices=METRICS, default="time",
                         help="what a regression is measured on (default time)")
     parser.add_argument("--only", metavar="PATTERN",
@@ -43,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    if args.max_regression is None:
+        settings = resolve({})
+        report_warnings(settings)
+        args.max_regression = float(settings["regression_threshold"])
     junit = check_output_file(args.junit) if args.junit else None
     result = compare_specs(args, args.baseline, args.current)
     found = regressions(result, metric=args.metric, threshold=args.max_regression, pattern=args.only)
