@@ -76,3 +76,36 @@ def test_doubled_calls_flagged_with_unchanged_time():
     assert stage.calls_exact
     assert stage.values["calls"] == (120.0, 240.0)
     assert any("exact" in reason for reason in stage.reasons)
+
+
+def test_extra_metrics_are_compared_generically():
+    # GIVEN runs whose functions carry an extra metric (as memory collectors add),
+    # one function's doubled in every current run, another's unchanged
+    from pipegauge import _core
+    from pipegauge._diff import regressions
+    from pipegauge._history import FunctionRecord
+    from pipegauge.renderers.diff import render_diff
+
+    empty = _core.merge_samples([])
+
+    def run(memory_a: float, memory_b: float) -> RunRecord:
+        functions = [FunctionRecord(f"{name}|etl.py|python", name, "etl.py", "python", 10, 5e6, 5e6,
+                                    5e5, 5e5, 5e5, empty, {"memory_bytes": memory})
+                     for name, memory in (("load", memory_a), ("parse", memory_b))]
+        return RunRecord(program="etl.py", name="etl", started=0.0, duration_ns=1e7, functions=functions)
+
+    base = [run(1000.0, 5000.0 + k) for k in range(3)]
+    current = [run(2000.0 + k, 5000.0 - k) for k in range(3)]
+    # WHEN compared
+    result = compare(Side("base", base), Side("current", current))
+    verdicts = {item.name: item for item in result.functions}
+    # THEN the doubled metric is flagged and gated by --metric memory, the other is not
+    assert verdicts["load"].flags == {"memory_bytes": REGRESSED}
+    assert verdicts["parse"].verdict == "unchanged"
+    assert [item.name for item in regressions(result, metric="memory", threshold=0.5)] == ["load"]
+    assert regressions(result, metric="memory", threshold=1.5) == []
+    assert regressions(result, metric="time", threshold=0.0) == []
+    # AND the diff table grows a column for it, still within 80 columns
+    table = render_diff(result, show_all=True)
+    assert "Δmemor" in table and "+100%" in table
+    assert all(len(line) <= 80 for line in table.splitlines())
