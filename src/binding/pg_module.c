@@ -200,7 +200,42 @@ static PyObject *core_backend(PyObject *module, PyObject *unused)
     return PyUnicode_FromString(pg_backend_name());
 }
 
+/* Test hooks for the frame accumulators: what a GIL-less hook does, from
+ * Python, so the attribution machinery can be tested on real threads. */
+static PyObject *core_acc_enable(PyObject *module, PyObject *args)
+{
+    (void)module;
+    unsigned int slots;
+    if (!PyArg_ParseTuple(args, "I:_acc_enable", &slots))
+        return NULL;
+    if (!pg_tracer.active) {
+        PyErr_SetString(PyExc_RuntimeError, "pipegauge is not profiling");
+        return NULL;
+    }
+    int rc = pg_tracer_acc_enable(slots);
+    if (rc < 0)
+        return pg_raise(rc, NULL);
+    Py_RETURN_NONE;
+}
+
+static PyObject *core_acc_add(PyObject *module, PyObject *args)
+{
+    (void)module;
+    unsigned int slot;
+    unsigned long long value;
+    if (!PyArg_ParseTuple(args, "IK:_acc_add", &slot, &value))
+        return NULL;
+    if (slot >= PG_ACC_COUNT || slot == PG_ACC_MEM_ENTRY || slot == PG_ACC_MEM_PEAK) {
+        PyErr_SetString(PyExc_ValueError, "not an additive accumulator slot");
+        return NULL;
+    }
+    pg_tracer_acc_add(slot, value);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef core_methods[] = {
+    {"_acc_enable", core_acc_enable, METH_VARARGS, "_acc_enable(slots): test hook"},
+    {"_acc_add", core_acc_add, METH_VARARGS, "_acc_add(slot, value): test hook"},
     {"start", (PyCFunction)(void (*)(void))core_start, METH_VARARGS | METH_KEYWORDS,
      "start(*, builtins=True, exact_builtins=False, collapse_prefixes=(), module_roots=(), ignore_globs=())"},
     {"stop", core_stop, METH_NOARGS, "stop() -> Profile"},
@@ -259,6 +294,18 @@ PyMODINIT_FUNC PyInit__core(void)
         "pipegauge._core.ProfilerBusyError",
         "Another tool owns the hook pipegauge needs.", PyExc_RuntimeError, NULL);
     PyObject *version = Py_BuildValue("(ii)", PG_FORMAT_MAJOR, PG_FORMAT_MINOR);
+    PyObject *slots = Py_BuildValue(
+        "{sisisisisisisisisi}", "io.read_bytes", PG_ACC_IO_READ_BYTES, "io.write_bytes",
+        PG_ACC_IO_WRITE_BYTES, "io.read_ops", PG_ACC_IO_READ_OPS, "io.write_ops",
+        PG_ACC_IO_WRITE_OPS, "io.ns", PG_ACC_IO_NS, "mem.alloc_bytes", PG_ACC_MEM_ALLOC_BYTES,
+        "mem.alloc_count", PG_ACC_MEM_ALLOC_COUNT, "mem.freed_bytes", PG_ACC_MEM_FREED_BYTES,
+        "cpu.ns", PG_ACC_CPU_NS);
+    if (!slots || PyModule_AddObject(module, "_ACC_SLOTS", slots) < 0) {
+        Py_XDECREF(slots);
+        Py_XDECREF(version);
+        Py_DECREF(module);
+        return NULL;
+    }
     if (!version || !pg_FormatError || !pg_ProfilerBusyError || PyType_Ready(&pg_ProfileType) < 0 ||
         PyModule_AddObjectRef(module, "FormatError", pg_FormatError) < 0 ||
         PyModule_AddObjectRef(module, "ProfilerBusyError", pg_ProfilerBusyError) < 0 ||

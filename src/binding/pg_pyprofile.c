@@ -339,6 +339,78 @@ static PyObject *profile_edges(pg_pyprofile_t *self, PyObject *args, PyObject *k
     return list;
 }
 
+static PyObject *profile_metrics(pg_pyprofile_t *self, PyObject *unused)
+{
+    (void)unused;
+    const pg_profile_t *profile = &self->profile;
+    PyObject *list = PyList_New(profile->metric_count);
+    for (uint32_t i = 0; list && i < profile->metric_count; i++) {
+        const pg_metric_t *m = &profile->metrics[i];
+        PyObject *name = str_at(profile, m->name), *unit = str_at(profile, m->unit);
+        PyObject *tuple = name && unit ? Py_BuildValue("(OOs)", name, unit,
+                                                       m->merge == PG_METRIC_MAX ? "max" : "sum")
+                                       : NULL;
+        Py_XDECREF(name);
+        Py_XDECREF(unit);
+        if (!tuple) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, tuple);
+    }
+    return list;
+}
+
+/* (exclusive, inclusive) pairs from two parallel arrays. */
+static PyObject *value_pairs(const uint64_t *exclusive, const uint64_t *inclusive, uint32_t count)
+{
+    PyObject *list = PyList_New(count);
+    for (uint32_t i = 0; list && i < count; i++) {
+        PyObject *tuple = Py_BuildValue("(KK)", (unsigned long long)exclusive[i],
+                                        (unsigned long long)inclusive[i]);
+        if (!tuple) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, tuple);
+    }
+    return list;
+}
+
+/* The metric index argument; metric values do not depend on the overhead
+ * correction, so either aggregate serves. */
+static const pg_aggregate_t *metric_arg(pg_pyprofile_t *self, PyObject *args, const char *format,
+                                        unsigned int *metric)
+{
+    if (!PyArg_ParseTuple(args, format, metric))
+        return NULL;
+    if (*metric >= self->profile.metric_count) {
+        PyErr_SetString(PyExc_IndexError, "metric index out of range");
+        return NULL;
+    }
+    return aggregate_of(self, self->built[0] ? 0 : 1);
+}
+
+static PyObject *profile_function_metric(pg_pyprofile_t *self, PyObject *args)
+{
+    unsigned int metric;
+    const pg_aggregate_t *a = metric_arg(self, args, "I:function_metric", &metric);
+    if (!a)
+        return NULL;
+    size_t at = (size_t)metric * a->func_count;
+    return value_pairs(a->func_metric_exclusive + at, a->func_metric_inclusive + at, a->func_count);
+}
+
+static PyObject *profile_node_metric(pg_pyprofile_t *self, PyObject *args)
+{
+    unsigned int metric;
+    const pg_aggregate_t *a = metric_arg(self, args, "I:node_metric", &metric);
+    if (!a)
+        return NULL;
+    return value_pairs(self->profile.metrics[metric].values,
+                       a->node_metric_inclusive + (size_t)metric * a->node_count, a->node_count);
+}
+
 static const pg_hist_t *hist_arg(pg_pyprofile_t *self, unsigned int func)
 {
     if (func >= self->profile.func_count) {
@@ -461,6 +533,12 @@ static PyMethodDef profile_methods[] = {
      "add_process(source, *, pid, parent_pid, role, state): a process table entry"},
     {"latency_samples", (PyCFunction)(void (*)(void))profile_latency_samples,
      METH_VARARGS | METH_KEYWORDS, "latency_samples(correct=True) -> list of bytes"},
+    {"metrics", (PyCFunction)profile_metrics, METH_NOARGS,
+     "metrics() -> [(name, unit, merge)]"},
+    {"function_metric", (PyCFunction)profile_function_metric, METH_VARARGS,
+     "function_metric(metric) -> [(exclusive, inclusive)] per function"},
+    {"node_metric", (PyCFunction)profile_node_metric, METH_VARARGS,
+     "node_metric(metric) -> [(exclusive, inclusive)] per node"},
     {NULL, NULL, 0, NULL},
 };
 

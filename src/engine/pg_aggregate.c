@@ -176,6 +176,41 @@ static int build_edges(pg_aggregate_t *out, const pg_profile_t *profile)
     return PG_OK;
 }
 
+/* Per-node inclusive and per-function metric values (see pg_aggregate.h);
+ * node_recursive must be filled already. */
+static int build_metrics(pg_aggregate_t *out, const pg_profile_t *profile)
+{
+    size_t m_count = profile->metric_count;
+    size_t n = profile->node_count, f_count = profile->func_count;
+    out->metric_count = (uint32_t)m_count;
+    out->node_count = (uint32_t)n;
+    out->func_metric_exclusive = calloc(m_count * f_count + 1, sizeof(uint64_t));
+    out->func_metric_inclusive = calloc(m_count * f_count + 1, sizeof(uint64_t));
+    out->node_metric_inclusive = calloc(m_count * n + 1, sizeof(uint64_t));
+    if (!out->func_metric_exclusive || !out->func_metric_inclusive || !out->node_metric_inclusive)
+        return PG_ERR_NOMEM;
+    for (size_t m = 0; m < m_count; m++) {
+        const pg_metric_t *metric = &profile->metrics[m];
+        uint32_t merge = metric->merge;
+        uint64_t *inclusive = out->node_metric_inclusive + m * n;
+        uint64_t *func_exclusive = out->func_metric_exclusive + m * f_count;
+        uint64_t *func_inclusive = out->func_metric_inclusive + m * f_count;
+        memcpy(inclusive, metric->values, n * sizeof(uint64_t));
+        /* Backward scan: children (larger indexes) reach their parent first. */
+        for (size_t i = n; i-- > 1;) {
+            uint32_t parent = profile->nodes[i].parent;
+            inclusive[parent] = pg_metric_combine(merge, inclusive[parent], inclusive[i]);
+        }
+        for (size_t i = 1; i < n; i++) {
+            uint32_t f = profile->nodes[i].func;
+            func_exclusive[f] = pg_metric_combine(merge, func_exclusive[f], metric->values[i]);
+            if (!out->node_recursive[i])
+                func_inclusive[f] = pg_metric_combine(merge, func_inclusive[f], inclusive[i]);
+        }
+    }
+    return PG_OK;
+}
+
 int pg_aggregate_build(pg_aggregate_t *out, const pg_profile_t *profile, int correct)
 {
     uint32_t n = profile->node_count;
@@ -231,7 +266,7 @@ int pg_aggregate_build(pg_aggregate_t *out, const pg_profile_t *profile, int cor
      * long calls carry the overhead). */
     for (uint32_t i = 0; i < out->func_count; i++)
         out->funcs[i].latency_scale = raw_all[i] > 0.0 ? corrected_all[i] / raw_all[i] : 1.0;
-    if ((rc = build_edges(out, profile)) < 0)
+    if ((rc = build_edges(out, profile)) < 0 || (rc = build_metrics(out, profile)) < 0)
         goto error;
     free(subtree_events);
     free(raw_all);
@@ -252,5 +287,8 @@ void pg_aggregate_release(pg_aggregate_t *aggregate)
     free(aggregate->node_inclusive_ns);
     free(aggregate->node_exclusive_ns);
     free(aggregate->node_recursive);
+    free(aggregate->func_metric_exclusive);
+    free(aggregate->func_metric_inclusive);
+    free(aggregate->node_metric_inclusive);
     memset(aggregate, 0, sizeof *aggregate);
 }

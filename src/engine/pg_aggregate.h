@@ -13,6 +13,13 @@
  * event is charged to the node that was on top of the shadow stack, so a
  * node's exclusive time loses events * cost and its inclusive time loses the
  * events of its whole subtree. Results are clamped at zero.
+ *
+ * Metrics (pg_metric_t) combine by their merge rule: a node's inclusive
+ * value combines its own value with its children's inclusive values; a
+ * function's exclusive value combines its nodes' own values, and its
+ * inclusive value the inclusive values of its non-recursive nodes (the rule
+ * used for time, so recursion never double-counts). Overhead correction does
+ * not apply to metrics.
  */
 #ifndef PG_AGGREGATE_H
 #define PG_AGGREGATE_H
@@ -49,6 +56,13 @@ typedef struct pg_aggregate {
     double *node_exclusive_ns; /* owned, per node, corrected when asked */
     uint8_t *node_recursive;   /* owned, per node: 1 when recursive */
     double overhead_ns;        /* total estimated profiler cost removed */
+    uint32_t metric_count;     /* the profile's metric count */
+    uint32_t node_count;       /* the profile's node count */
+    /* Metric tables (owned), metric-major: entry [m * func_count + f] or
+     * [m * node_count + n]. Node exclusive values are the profile's own. */
+    uint64_t *func_metric_exclusive;
+    uint64_t *func_metric_inclusive;
+    uint64_t *node_metric_inclusive;
 } pg_aggregate_t;
 
 /* Fill out (which must be zeroed) from profile. correct != 0 subtracts the

@@ -39,6 +39,7 @@ enum {
     SECTION_PRCS = 1u << 6,
     SECTION_STGS = 1u << 7,
     SECTION_SSPN = 1u << 8,
+    SECTION_RMET = 1u << 9,
     SECTIONS_REQUIRED = SECTION_RUN | SECTION_STRS | SECTION_FUNC | SECTION_NODE |
                         SECTION_HIST,
 };
@@ -55,6 +56,8 @@ enum {
     MIN_PROCESS_BYTES = 9, /* pid, parent, role length, state, five counters */
     MIN_STAGE_BYTES = 22, /* name, 16 counters, histogram header */
     MIN_SPAN_BYTES = 6,   /* stage, thread, start, duration, busy, count */
+    MIN_METRIC_BYTES = 4, /* name, unit, merge, value count */
+    MIN_VALUE_BYTES = 2,  /* node index delta, value */
 };
 
 /* Largest element count the model can index (PG_NONE is reserved, and the
@@ -526,6 +529,56 @@ static int parse_spans(pg_profile_t *profile, pg_cursor_t *in)
     return PG_OK;
 }
 
+/* The non-zero values of one metric: strictly increasing node indexes
+ * stored as deltas (the first absolute), each value > 0. */
+static int read_metric_values(pg_cursor_t *in, pg_metric_t *metric, uint32_t node_count)
+{
+    uint64_t nonzero = pg_cursor_uv(in);
+    if (in->failed || nonzero > node_count || nonzero > pg_cursor_left(in) / MIN_VALUE_BYTES)
+        return PG_ERR_CORRUPT;
+    uint64_t node = 0;
+    for (uint64_t i = 0; i < nonzero; i++) {
+        uint64_t delta = pg_cursor_uv(in);
+        uint64_t value = pg_cursor_uv(in);
+        if (in->failed || (i > 0 && delta == 0) || delta >= node_count || value == 0)
+            return PG_ERR_CORRUPT;
+        node = i == 0 ? delta : node + delta;
+        if (node >= node_count)
+            return PG_ERR_CORRUPT;
+        metric->values[node] = value;
+    }
+    return PG_OK;
+}
+
+static int parse_metrics(pg_profile_t *profile, pg_cursor_t *in)
+{
+    uint64_t count;
+    int rc = read_count(in, MIN_METRIC_BYTES, &count);
+    if (rc < 0)
+        return rc;
+    if (count > PG_METRIC_LIMIT)
+        return PG_ERR_LIMIT;
+    uint32_t strings = profile->strings.count;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t name = pg_cursor_uv(in);
+        uint64_t unit = pg_cursor_uv(in);
+        uint64_t merge = pg_cursor_uv(in);
+        if (in->failed || name >= strings || unit >= strings || merge > PG_METRIC_MAX)
+            return PG_ERR_CORRUPT;
+        for (uint32_t j = 0; j < profile->metric_count; j++)
+            if (profile->metrics[j].name == name)
+                return PG_ERR_CORRUPT; /* two metrics with one name */
+        if ((rc = pg_profile_metric_append(profile, (uint32_t)name, (uint32_t)unit,
+                                           (uint32_t)merge)) < 0)
+            return rc;
+        rc = read_metric_values(in, &profile->metrics[profile->metric_count - 1],
+                                profile->node_count);
+        if (rc < 0)
+            return rc;
+    }
+    return PG_OK;
+}
+
 typedef struct section_parser {
     char tag[4];    /* as stored: four ASCII bytes, no terminator */
     unsigned bit;   /* SECTION_* */
@@ -543,6 +596,7 @@ static const section_parser_t section_parsers[] = {
     {{'P', 'R', 'C', 'S'}, SECTION_PRCS, 0, parse_processes},
     {{'S', 'T', 'G', 'S'}, SECTION_STGS, 0, parse_stages},
     {{'S', 'S', 'P', 'N'}, SECTION_SSPN, SECTION_STGS, parse_spans},
+    {{'R', 'M', 'E', 'T'}, SECTION_RMET, SECTION_STRS | SECTION_NODE, parse_metrics},
 };
 
 static const section_parser_t *find_parser(const uint8_t *tag)
@@ -606,7 +660,8 @@ static int profile_is_fresh(const pg_profile_t *profile)
 {
     return profile->strings.count == 1 && profile->func_count == 0 &&
            profile->node_count == 1 && profile->meta_count == 0 && profile->process_count == 0 &&
-           profile->stages.count == 0 && profile->stages.span_count == 0;
+           profile->stages.count == 0 && profile->stages.span_count == 0 &&
+           profile->metric_count == 0;
 }
 
 /* The sections after the header, up to and including "END ". */
@@ -645,8 +700,8 @@ static int profile_is_zeroed(const pg_profile_t *profile)
 {
     return !profile->strings.slots && !profile->strings.strings && !profile->funcs &&
            !profile->nodes && !profile->meta && !profile->node_slots &&
-           !profile->func_slots && !profile->processes && profile->node_count == 0 &&
-           profile->func_count == 0;
+           !profile->func_slots && !profile->processes && !profile->metrics &&
+           profile->node_count == 0 && profile->func_count == 0 && profile->metric_count == 0;
 }
 
 int pg_profile_read_buffer(pg_profile_t *profile, const uint8_t *data, size_t size)

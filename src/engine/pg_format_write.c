@@ -83,6 +83,16 @@ static int check_profile(const pg_profile_t *profile)
     for (uint32_t i = 0; i < profile->stages.count; i++)
         if (!check_hist(&profile->stages.stages[i].latency))
             return PG_ERR_ARG;
+    if (profile->metric_count > PG_METRIC_LIMIT)
+        return PG_ERR_ARG;
+    for (uint32_t i = 0; i < profile->metric_count; i++) {
+        const pg_metric_t *m = &profile->metrics[i];
+        if (m->name >= strings->count || m->unit >= strings->count || m->merge > PG_METRIC_MAX)
+            return PG_ERR_ARG;
+        for (uint32_t j = 0; j < i; j++)
+            if (profile->metrics[j].name == m->name)
+                return PG_ERR_ARG; /* strings are unique: same index, same name */
+    }
     int duplicated = pg_format_node_pairs_duplicated(profile->nodes, profile->node_count);
     if (duplicated == 0)
         duplicated = pg_format_meta_keys_duplicated(profile);
@@ -285,6 +295,34 @@ static void encode_spans(pg_bytes_t *out, const pg_stage_table_t *table)
     section_end(out, at);
 }
 
+/* Optional: per-node metrics, each as a sparse list of non-zero values. */
+static void encode_metrics(pg_bytes_t *out, const pg_profile_t *profile)
+{
+    if (profile->metric_count == 0)
+        return;
+    size_t at = section_begin(out, "RMET");
+    pg_bytes_put_uv(out, profile->metric_count);
+    for (uint32_t i = 0; i < profile->metric_count; i++) {
+        const pg_metric_t *m = &profile->metrics[i];
+        uint32_t nonzero = 0;
+        for (uint32_t n = 0; n < profile->node_count; n++)
+            nonzero += m->values[n] != 0;
+        pg_bytes_put_uv(out, m->name);
+        pg_bytes_put_uv(out, m->unit);
+        pg_bytes_put_uv(out, m->merge);
+        pg_bytes_put_uv(out, nonzero);
+        uint32_t previous = 0;
+        for (uint32_t n = 0; n < profile->node_count; n++) {
+            if (!m->values[n])
+                continue;
+            pg_bytes_put_uv(out, n - previous); /* the first one: absolute */
+            pg_bytes_put_uv(out, m->values[n]);
+            previous = n;
+        }
+    }
+    section_end(out, at);
+}
+
 int pg_profile_encode(const pg_profile_t *profile, pg_bytes_t *out)
 {
     int rc = check_profile(profile);
@@ -303,6 +341,7 @@ int pg_profile_encode(const pg_profile_t *profile, pg_bytes_t *out)
     encode_processes(out, profile);
     encode_stages(out, &profile->stages);
     encode_spans(out, &profile->stages);
+    encode_metrics(out, profile);
     section_end(out, section_begin(out, PG_FORMAT_END_TAG));
     return out->failed ? PG_ERR_NOMEM : PG_OK;
 }

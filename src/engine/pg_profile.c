@@ -63,6 +63,9 @@ void pg_profile_release(pg_profile_t *profile)
     for (uint32_t i = 0; i < profile->process_count; i++)
         free(profile->processes[i].role);
     free(profile->processes);
+    for (uint32_t i = 0; i < profile->metric_count; i++)
+        free(profile->metrics[i].values);
+    free(profile->metrics);
     free(profile->funcs);
     free(profile->nodes);
     free(profile->meta);
@@ -248,10 +251,32 @@ int64_t pg_profile_func_intern(pg_profile_t *profile, const char *name,
     return index;
 }
 
+/* Grow every metric's values to capacity entries, zeroing the new ones.
+ * Done before the nodes grow, so a failure leaves node_capacity unchanged
+ * (an array that did grow keeps its extra zeroed entries: harmless). */
+static int grow_metric_values(pg_profile_t *profile, uint32_t capacity)
+{
+    for (uint32_t i = 0; i < profile->metric_count; i++) {
+        uint64_t *values = realloc(profile->metrics[i].values, (size_t)capacity * sizeof *values);
+        if (!values)
+            return PG_ERR_NOMEM;
+        memset(values + profile->node_capacity, 0,
+               (size_t)(capacity - profile->node_capacity) * sizeof *values);
+        profile->metrics[i].values = values;
+    }
+    return PG_OK;
+}
+
 int pg_profile_node_append(pg_profile_t *profile, const pg_node_t *node)
 {
     if (profile->node_count >= PG_NONE - 1)
         return PG_ERR_LIMIT;
+    if (profile->metric_count && profile->node_count == profile->node_capacity) {
+        /* the capacity pg_array_reserve is about to choose */
+        uint32_t grown = profile->node_capacity ? profile->node_capacity * 2 : 256;
+        if (grown <= profile->node_capacity || grow_metric_values(profile, grown) < 0)
+            return PG_ERR_NOMEM;
+    }
     pg_node_t *nodes = pg_array_reserve(profile->nodes, profile->node_count,
                                         &profile->node_capacity, sizeof *nodes, 256);
     if (!nodes)
@@ -291,8 +316,72 @@ int64_t pg_profile_node_child(pg_profile_t *profile, uint32_t parent, uint32_t f
     return index;
 }
 
+int pg_profile_metric_append(pg_profile_t *profile, uint32_t name, uint32_t unit, uint32_t merge)
+{
+    if (profile->metric_count >= PG_METRIC_LIMIT)
+        return PG_ERR_LIMIT;
+    if (merge > PG_METRIC_MAX || name >= profile->strings.count || unit >= profile->strings.count)
+        return PG_ERR_ARG;
+    pg_metric_t *metrics = pg_array_reserve(profile->metrics, profile->metric_count,
+                                            &profile->metric_capacity, sizeof *metrics, 8);
+    if (!metrics)
+        return PG_ERR_NOMEM;
+    profile->metrics = metrics;
+    uint64_t *values = calloc(profile->node_capacity ? profile->node_capacity : 1, sizeof *values);
+    if (!values)
+        return PG_ERR_NOMEM;
+    profile->metrics[profile->metric_count++] =
+        (pg_metric_t){.name = name, .unit = unit, .merge = merge, .values = values};
+    return PG_OK;
+}
+
+int64_t pg_profile_metric_find(const pg_profile_t *profile, const char *name)
+{
+    size_t length = strlen(name);
+    for (uint32_t i = 0; i < profile->metric_count; i++) {
+        uint32_t s = profile->metrics[i].name;
+        if (pg_strtab_length(&profile->strings, s) == length &&
+            memcmp(pg_strtab_get(&profile->strings, s), name, length) == 0)
+            return i;
+    }
+    return -1;
+}
+
+int64_t pg_profile_metric_intern(pg_profile_t *profile, const char *name, const char *unit,
+                                 pg_metric_merge_t merge)
+{
+    if (!name || !unit || !*name)
+        return PG_ERR_ARG;
+    int64_t found = pg_profile_metric_find(profile, name);
+    int64_t unit_index = pg_strtab_intern(&profile->strings, unit, strlen(unit));
+    if (unit_index < 0)
+        return unit_index;
+    if (found >= 0) {
+        const pg_metric_t *m = &profile->metrics[found];
+        return m->unit == unit_index && m->merge == (uint32_t)merge ? found : PG_ERR_ARG;
+    }
+    int64_t name_index = pg_strtab_intern(&profile->strings, name, strlen(name));
+    if (name_index < 0)
+        return name_index;
+    int rc = pg_profile_metric_append(profile, (uint32_t)name_index, (uint32_t)unit_index,
+                                      (uint32_t)merge);
+    return rc < 0 ? rc : (int64_t)profile->metric_count - 1;
+}
+
+int pg_profile_metric_charge(pg_profile_t *profile, uint32_t metric, uint32_t node,
+                             uint64_t value)
+{
+    if (metric >= profile->metric_count || node >= profile->node_count)
+        return PG_ERR_ARG;
+    pg_metric_t *m = &profile->metrics[metric];
+    m->values[node] = pg_metric_combine(m->merge, m->values[node], value);
+    return PG_OK;
+}
+
 void pg_profile_clear_counts(pg_profile_t *profile)
 {
+    for (uint32_t i = 0; i < profile->metric_count; i++)
+        memset(profile->metrics[i].values, 0, (size_t)profile->node_count * sizeof(uint64_t));
     for (uint32_t i = 0; i < profile->func_count; i++) {
         pg_hist_release(&profile->funcs[i].hist);
     }
@@ -318,6 +407,8 @@ uint64_t pg_profile_memory(const pg_profile_t *profile)
     for (uint32_t i = 0; i < profile->func_count; i++)
         bytes += pg_hist_memory(&profile->funcs[i].hist);
     bytes += pg_stage_table_memory(&profile->stages);
+    bytes += (uint64_t)profile->metric_capacity * sizeof(pg_metric_t);
+    bytes += (uint64_t)profile->metric_count * profile->node_capacity * sizeof(uint64_t);
     return bytes;
 }
 
@@ -340,10 +431,18 @@ int pg_profile_copy(pg_profile_t *dst, const pg_profile_t *src)
             (rc = pg_hist_merge(&dst->funcs[i].hist, &f->hist)) < 0)
             goto error;
     }
+    for (uint32_t i = 0; i < src->metric_count; i++) {
+        const pg_metric_t *m = &src->metrics[i];
+        if ((rc = pg_profile_metric_append(dst, m->name, m->unit, m->merge)) < 0)
+            goto error;
+    }
     dst->node_count = 0;
     for (uint32_t i = 0; i < src->node_count; i++)
         if ((rc = pg_profile_node_append(dst, &src->nodes[i])) < 0)
             goto error;
+    for (uint32_t i = 0; i < src->metric_count; i++)
+        memcpy(dst->metrics[i].values, src->metrics[i].values,
+               (size_t)src->node_count * sizeof(uint64_t));
     for (uint32_t i = 0; i < src->meta_count; i++)
         if ((rc = pg_profile_meta_set(dst, src->meta[i].key, src->meta[i].value)) < 0)
             goto error;

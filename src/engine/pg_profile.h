@@ -19,7 +19,10 @@
  * - funcs are unique by (name, file, line, kind);
  * - exclusive <= inclusive for each node; node inclusive equals its own
  *   exclusive plus its children's inclusive (as recorded, before overhead
- *   correction).
+ *   correction);
+ * - every metric's values array has node_capacity entries, and entries at
+ *   node_count and beyond are zero (so appending a node needs no metric
+ *   work beyond growing the arrays with the nodes).
  * Not thread-safe: the tracer mutates it with the GIL held.
  */
 #ifndef PG_PROFILE_H
@@ -58,6 +61,29 @@ typedef struct pg_node {
     uint64_t inclusive; /* time from entry to exit, summed over calls, units */
     uint64_t exclusive; /* inclusive minus the children's inclusive, units */
 } pg_node_t;
+
+/* How a metric's values combine when nodes are summed up: over a subtree
+ * (inclusive), over a function's nodes, when prune folds nodes together.
+ * Values are unsigned; a signed quantity is stored as two SUM metrics (for
+ * memory: bytes allocated and bytes freed, net = allocated - freed). */
+typedef enum pg_metric_merge {
+    PG_METRIC_SUM = 0, /* add: bytes, counts, time */
+    PG_METRIC_MAX = 1, /* keep the larger: peaks */
+} pg_metric_merge_t;
+
+/* Most metrics one profile holds: bounds the reader's memory (each metric
+ * is a dense array over the nodes). */
+#define PG_METRIC_LIMIT 64
+
+/* A per-node resource metric: one value per call-tree node, charged to the
+ * node itself (exclusive). Inclusive values are derived (pg_aggregate.h). */
+typedef struct pg_metric {
+    uint32_t name;    /* strings index: dotted name, e.g. "mem.alloc_bytes" */
+    uint32_t unit;    /* strings index: "bytes", "count", "ns", or "units"
+                         (profile time units, see ns_per_unit) */
+    uint32_t merge;   /* pg_metric_merge_t */
+    uint64_t *values; /* owned; node_capacity entries, indexed by node */
+} pg_metric_t;
 
 typedef struct pg_meta_entry {
     char *key;   /* owned */
@@ -111,6 +137,9 @@ typedef struct pg_profile {
     uint32_t meta_capacity;
     pg_run_stats_t run;
     pg_stage_table_t stages; /* pipeline stages and their spans (owned) */
+    pg_metric_t *metrics;   /* owned, metric_count entries, unique by name */
+    uint32_t metric_count;
+    uint32_t metric_capacity;
     /* Lookup indexes (owned), rebuilt on demand by the reader:
      * open addressing, value = index + 1, 0 = empty slot. */
     uint32_t *node_slots;   /* key (parent, func) */
@@ -160,6 +189,28 @@ int pg_profile_process_add(pg_profile_t *profile, const pg_process_t *process);
  * events, calls and busy time (pid, parent, role and state are left 0/NULL
  * for the caller). */
 void pg_profile_process_summary(const pg_profile_t *profile, pg_process_t *out);
+/* Index of the metric called name, adding it (all values zero) when absent.
+ * An existing metric keeps its unit and merge rule: PG_ERR_ARG when they
+ * differ from the ones asked for. PG_ERR_LIMIT beyond PG_METRIC_LIMIT.
+ * Returns the index (>= 0) or a negative pg_error_t. */
+int64_t pg_profile_metric_intern(pg_profile_t *profile, const char *name, const char *unit,
+                                 pg_metric_merge_t merge);
+/* Charge value to node for metric: SUM adds (wrapping modulo 2^64), MAX
+ * keeps the larger. PG_ERR_ARG for an index out of range. */
+int pg_profile_metric_charge(pg_profile_t *profile, uint32_t metric, uint32_t node,
+                             uint64_t value);
+/* Combine two values by a merge rule. */
+static inline uint64_t pg_metric_combine(uint32_t merge, uint64_t a, uint64_t b)
+{
+    if (merge == PG_METRIC_MAX)
+        return a > b ? a : b;
+    return a + b;
+}
+/* Append a metric as read from a file: no lookup (the reader checks that
+ * names are unique); name and unit are strings indexes. */
+int pg_profile_metric_append(pg_profile_t *profile, uint32_t name, uint32_t unit, uint32_t merge);
+/* Index of the metric called name, or -1. */
+int64_t pg_profile_metric_find(const pg_profile_t *profile, const char *name);
 
 /* Forget all functions' and nodes' data but keep strings and functions
  * (used after calibration). */

@@ -81,6 +81,12 @@ static int copy_all_but_nodes(pg_profile_t *dst, const pg_profile_t *src)
     for (uint32_t i = 0; i < src->meta_count; i++)
         if ((rc = pg_profile_meta_set(dst, src->meta[i].key, src->meta[i].value)) < 0)
             return rc;
+    for (uint32_t i = 0; i < src->metric_count; i++) {
+        const pg_metric_t *m = &src->metrics[i];
+        if ((rc = pg_profile_metric_append(dst, m->name, m->unit, m->merge)) < 0)
+            return rc;
+        dst->metrics[i].values[0] = m->values[0];
+    }
     dst->run = src->run;
     dst->nodes[0] = src->nodes[0];
     return PG_OK;
@@ -102,6 +108,8 @@ static int append_kept(pg_profile_t *dst, const pg_profile_t *src, prune_work_t 
             return rc;
         work->new_index[i] = dst->node_count - 1;
         work->other_of[i] = PG_NONE;
+        for (uint32_t m = 0; m < src->metric_count; m++)
+            dst->metrics[m].values[dst->node_count - 1] = src->metrics[m].values[i];
         if (node.func == other_func)
             work->other_of[src->nodes[i].parent] = dst->node_count - 1;
     }
@@ -126,7 +134,13 @@ static int fold_merged(pg_profile_t *dst, const pg_profile_t *src, prune_work_t 
                 return rc;
             work->other_of[kept_parent] = dst->node_count - 1;
         }
-        pg_node_t *other = &dst->nodes[work->other_of[kept_parent]];
+        uint32_t other_index = work->other_of[kept_parent];
+        for (uint32_t m = 0; m < src->metric_count; m++) {
+            pg_metric_t *metric = &dst->metrics[m];
+            metric->values[other_index] = pg_metric_combine(
+                metric->merge, metric->values[other_index], src->metrics[m].values[i]);
+        }
+        pg_node_t *other = &dst->nodes[other_index];
         other->exclusive += node->exclusive;
         other->events += node->events;
         if (subtree_root == i) {

@@ -91,6 +91,19 @@ class Profile:
         re-bucketed in nanoseconds and encoded compactly (pg_stats.h): the
         form the history store keeps and rank_test/sample_quantiles read.
         correct=True scales durations by the overhead correction."""
+    def metrics(self) -> list[tuple[str, str, str]]:
+        """Per-node resource metrics, index order: (name, unit, merge).
+        name: dotted, e.g. "mem.alloc_bytes"; unit: "bytes", "count", "ns"
+        or "units" (profile time units); merge: "sum" (values add up) or
+        "max" (the larger wins, e.g. peaks)."""
+    def function_metric(self, metric: int) -> list[tuple[int, int]]:
+        """(exclusive, inclusive) of metric per function, index order.
+        exclusive combines the function's nodes' own values; inclusive
+        their subtrees, skipping recursive nodes (as for time). Raises
+        IndexError for a bad metric index."""
+    def node_metric(self, metric: int) -> list[tuple[int, int]]:
+        """(exclusive, inclusive) of metric per node, index order:
+        the node's own value and its subtree's combined value."""
 
 def start(
     *,
@@ -235,6 +248,16 @@ def bootstrap_ratio(base: Sequence[float], current: Sequence[float], *, center: 
 
 def bh_adjust(p_values: Sequence[float]) -> list[float]:
     """Benjamini-Hochberg adjusted p-values, same order. ValueError outside [0, 1]."""
+
+_ACC_SLOTS: dict[str, int]
+"""Frame accumulator slot of each additive metric (src/runtime/pg_tracer.h)."""
+
+def _acc_enable(slots: int) -> None:
+    """Test hook: record the metrics of slots (a bit mask) this session."""
+
+def _acc_add(slot: int, value: int) -> None:
+    """Test hook: add value to slot of the calling thread's current frame,
+    as a GIL-less hook does (charged to the frame's node when it returns)."""
 
 def active() -> bool: ...
 def event_count() -> int:

@@ -59,6 +59,10 @@ _MIN_PROCESS_BYTES: Final = 9
 _PROCESS_STATE_MAX: Final = 2  # 0 finished, 1 lost, 2 running
 _MIN_STAGE_BYTES: Final = 22
 _MIN_SPAN_BYTES: Final = 6
+_MIN_METRIC_BYTES: Final = 4
+_MIN_VALUE_BYTES: Final = 2
+# Most metrics a profile holds (PG_METRIC_LIMIT in src/engine/pg_profile.h).
+METRIC_LIMIT: Final = 64
 
 _TAG_BYTES: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ")
 _END: Final = b"END "
@@ -74,6 +78,7 @@ _AFTER: Final = {
     b"PRCS": frozenset(),
     b"STGS": frozenset(),
     b"SSPN": frozenset([b"STGS"]),
+    b"RMET": frozenset([b"STRS", b"NODE"]),
 }
 
 # The one-line texts of the C error codes (src/engine/pg_error.c).
@@ -137,6 +142,13 @@ class Process(TypedDict):
     busy_ns: int  # time inside its profiled code
 
 
+class Metric(TypedDict):
+    name: str  # dotted, e.g. "mem.alloc_bytes"
+    unit: str  # "bytes", "count", "ns" or "units"
+    merge: int  # 0 = values add up, 1 = the larger value wins
+    values: dict[int, int]  # node index -> value charged to the node itself, non-zero only
+
+
 class RunStats(TypedDict):
     ns_per_unit: float
     event_cost_ns: float
@@ -183,6 +195,7 @@ class Profile(TypedDict):
     nodes: list[Node]
     processes: list[Process]  # PRCS; empty for a single-process run
     stages: Stages  # empty lists when the file has no STGS section
+    metrics: list[Metric]
 
 
 def bucket_low(bucket: int) -> int:
@@ -474,6 +487,42 @@ def _parse_processes(p: _Payload, profile: Profile) -> None:
     profile["processes"] = processes
 
 
+def _parse_metric_values(p: _Payload, node_count: int, where: str) -> dict[int, int]:
+    nonzero = p.uv()
+    if nonzero > node_count or nonzero > p.left() // _MIN_VALUE_BYTES:
+        raise _corrupt(f"{nonzero} values in {where}")
+    values: dict[int, int] = {}
+    node = 0
+    for i in range(nonzero):
+        delta, value = p.uv(), p.uv()
+        if (i > 0 and delta == 0) or delta >= node_count or value == 0:
+            raise _corrupt(f"node delta {delta}, value {value} in {where}")
+        node = delta if i == 0 else node + delta
+        if node >= node_count:
+            raise _corrupt(f"node {node} out of range in {where}")
+        values[node] = value
+    return values
+
+
+def _parse_metrics(p: _Payload, profile: Profile) -> None:
+    count = p.count(_MIN_METRIC_BYTES, "metrics")
+    if count > METRIC_LIMIT:
+        raise ProfileFormatError("limit", f"{count} metrics, at most {METRIC_LIMIT}")
+    strings = profile["strings"]
+    metrics: list[Metric] = []
+    names: set[int] = set()
+    for i in range(count):
+        name, unit, merge = p.uv(), p.uv(), p.uv()
+        if name >= len(strings) or unit >= len(strings) or merge > 1:
+            raise _corrupt(f"metric {i} has name {name}, unit {unit}, merge {merge}")
+        if name in names:
+            raise _corrupt(f"two metrics named {strings[name]!r}")
+        names.add(name)
+        values = _parse_metric_values(p, len(profile["nodes"]), f"metric {i}")
+        metrics.append({"name": strings[name], "unit": strings[unit], "merge": merge, "values": values})
+    profile["metrics"] = metrics
+
+
 _PARSERS: Final = {
     b"RUN ": _parse_run,
     b"META": _parse_meta,
@@ -484,6 +533,7 @@ _PARSERS: Final = {
     b"PRCS": _parse_processes,
     b"STGS": _parse_stages,
     b"SSPN": _parse_spans,
+    b"RMET": _parse_metrics,
 }
 
 
@@ -510,6 +560,7 @@ def _parse(data: bytes) -> Profile:
         "nodes": [],
         "processes": [],
         "stages": {"stages": [], "spans": [], "coalesced": 0, "spans_dropped": 0, "lost": 0},
+        "metrics": [],
     }
     seen: set[bytes] = set()
     pos = HEADER_SIZE
@@ -552,7 +603,8 @@ def read_profile(source: str | os.PathLike[str] | bytes | bytearray | memoryview
     Returns a dict with keys ``version`` ((major, minor)), ``run``, ``meta``,
     ``strings``, ``functions`` (name, file, line, kind, hist) and ``nodes``
     (parent, func, calls, exc_exits, events, inclusive, exclusive; the
-    root's parent and func are None). Raises ProfileFormatError for bad
+    root's parent and func are None) and ``metrics`` (name, unit, merge,
+    values: node index -> non-zero value; empty without an ``RMET`` section). Raises ProfileFormatError for bad
     bytes and OSError when a path cannot be read.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):

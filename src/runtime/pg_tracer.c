@@ -33,6 +33,7 @@ static void thread_destroy(void *pointer)
     pthread_mutex_unlock(&thread_lock);
     if (pg_thread_current == thread)
         pg_thread_current = NULL;
+    PG_SIGNAL_FENCE(); /* a late signal or allocation sees NULL, not freed memory */
     free(thread->frames);
     free(thread);
 }
@@ -47,6 +48,8 @@ static void thread_reset(pg_thread_t *thread)
     thread->depth = 0;
     thread->generation = pg_tracer.generation;
     thread->root_cached_func = PG_NONE;
+    thread->root_acc_mask = 0;
+    thread->mem_live = 0;
     threads_seen++;
 }
 
@@ -84,11 +87,19 @@ int pg_thread_grow(pg_thread_t *thread)
     uint32_t capacity = thread->capacity * 2;
     if (capacity > (1u << 24)) /* 16M frames: far past any recursion limit */
         return PG_ERR_LIMIT;
-    pg_frame_t *frames = realloc(thread->frames, capacity * sizeof *frames);
+    /* A new array, copied, published, then the old one freed: never
+     * realloc in place, since this thread's signal handler may be reading
+     * the old array at any instruction. */
+    pg_frame_t *frames = malloc(capacity * sizeof *frames);
     if (!frames)
         return PG_ERR_NOMEM;
+    pg_frame_t *old = thread->frames;
+    memcpy(frames, old, thread->capacity * sizeof *frames);
+    PG_SIGNAL_FENCE();
     thread->frames = frames;
+    PG_SIGNAL_FENCE();
     thread->capacity = capacity;
+    free(old);
     return PG_OK;
 }
 
@@ -133,6 +144,101 @@ int pg_tracer_pop_deep(pg_thread_t *thread, const void *key, uint64_t now, int b
     return 0;
 }
 
+/* Metric of each accumulator slot (pg_acc_slot_t order); NULL name: the
+ * slot has no metric of its own. */
+static const struct {
+    const char *name;
+    const char *unit;
+    pg_metric_merge_t merge;
+} acc_slots[PG_ACC_COUNT] = {
+    [PG_ACC_IO_READ_BYTES] = {"io.read_bytes", "bytes", PG_METRIC_SUM},
+    [PG_ACC_IO_WRITE_BYTES] = {"io.write_bytes", "bytes", PG_METRIC_SUM},
+    [PG_ACC_IO_READ_OPS] = {"io.read_ops", "count", PG_METRIC_SUM},
+    [PG_ACC_IO_WRITE_OPS] = {"io.write_ops", "count", PG_METRIC_SUM},
+    [PG_ACC_IO_NS] = {"io.ns", "ns", PG_METRIC_SUM},
+    [PG_ACC_MEM_ALLOC_BYTES] = {"mem.alloc_bytes", "bytes", PG_METRIC_SUM},
+    [PG_ACC_MEM_ALLOC_COUNT] = {"mem.alloc_count", "count", PG_METRIC_SUM},
+    [PG_ACC_MEM_FREED_BYTES] = {"mem.freed_bytes", "bytes", PG_METRIC_SUM},
+    [PG_ACC_MEM_ENTRY] = {NULL, NULL, PG_METRIC_SUM},
+    [PG_ACC_MEM_PEAK] = {"mem.peak_bytes", "bytes", PG_METRIC_MAX},
+    [PG_ACC_CPU_NS] = {"cpu.ns", "ns", PG_METRIC_SUM},
+};
+
+/* Intern the metrics of the enabled slots in the live profile. */
+static int acc_intern(void)
+{
+    for (unsigned slot = 0; slot < PG_ACC_COUNT; slot++) {
+        pg_tracer.acc_metric[slot] = PG_NONE;
+        if (!(pg_tracer.acc_enabled & (1u << slot)) || !acc_slots[slot].name)
+            continue;
+        int64_t metric = pg_profile_metric_intern(&pg_tracer.profile, acc_slots[slot].name,
+                                                  acc_slots[slot].unit, acc_slots[slot].merge);
+        if (metric < 0)
+            return (int)metric;
+        pg_tracer.acc_metric[slot] = (uint32_t)metric;
+    }
+    return PG_OK;
+}
+
+int pg_tracer_acc_enable(uint32_t slots)
+{
+    pg_tracer.acc_enabled |= slots & ((1u << PG_ACC_COUNT) - 1);
+    return acc_intern();
+}
+
+/* Charge accumulators (acc, mask) to node; levels go up to parent_acc
+ * (NULL at the root). */
+static void acc_charge(uint64_t *acc, uint32_t mask, uint32_t node, uint64_t *parent_acc,
+                       uint32_t *parent_mask)
+{
+    pg_profile_t *profile = &pg_tracer.profile;
+    uint32_t level_bit = 1u << PG_ACC_MEM_ENTRY;
+    if (mask & level_bit) {
+        int64_t entry = (int64_t)acc[PG_ACC_MEM_ENTRY], peak = (int64_t)acc[PG_ACC_MEM_PEAK];
+        acc[PG_ACC_MEM_PEAK] = peak > entry ? (uint64_t)(peak - entry) : 0;
+        if (parent_acc && !(*parent_mask & level_bit)) {
+            /* nothing happened in the parent since its entry: same level */
+            parent_acc[PG_ACC_MEM_ENTRY] = (uint64_t)entry;
+            parent_acc[PG_ACC_MEM_PEAK] = (uint64_t)peak;
+            *parent_mask |= level_bit | (1u << PG_ACC_MEM_PEAK);
+        } else if (parent_acc && peak > (int64_t)parent_acc[PG_ACC_MEM_PEAK]) {
+            parent_acc[PG_ACC_MEM_PEAK] = (uint64_t)peak;
+        }
+    }
+    if (node == PG_NONE)
+        return;
+    for (unsigned slot = 0; mask; slot++, mask >>= 1) {
+        uint32_t metric = pg_tracer.acc_metric[slot];
+        if (!(mask & 1) || metric == PG_NONE)
+            continue;
+        pg_metric_t *m = &profile->metrics[metric];
+        m->values[node] = pg_metric_combine(m->merge, m->values[node], acc[slot]);
+    }
+}
+
+void pg_tracer_acc_flush(pg_thread_t *thread, pg_frame_t *frame)
+{
+    uint32_t mask = frame->acc_mask;
+    frame->acc_mask = 0;
+    uint32_t *parent_mask;
+    uint64_t *parent_acc;
+    if (thread->depth) {
+        parent_acc = thread->frames[thread->depth - 1].acc;
+        parent_mask = &thread->frames[thread->depth - 1].acc_mask;
+    } else {
+        parent_acc = thread->root_acc;
+        parent_mask = &thread->root_acc_mask;
+    }
+    acc_charge(frame->acc, mask, frame->node, parent_acc, parent_mask);
+}
+
+void pg_tracer_acc_flush_root(pg_thread_t *thread)
+{
+    uint32_t mask = thread->root_acc_mask;
+    thread->root_acc_mask = 0;
+    acc_charge(thread->root_acc, mask, PG_ROOT, NULL, NULL);
+}
+
 void pg_filter_release(pg_filter_t *filter)
 {
     char **lists[] = {filter->collapse_prefixes, filter->module_roots, filter->ignore_globs};
@@ -166,7 +272,7 @@ int pg_tracer_reset(void)
     threads_seen = 0;
     session_clock_start();
     pg_stages_reset(pg_tracer.start_mark.ticks); /* a run's stages start with it */
-    return PG_OK;
+    return acc_intern();
 }
 
 int pg_tracer_begin(int builtins, int exact_builtins, pg_filter_t *filter)
@@ -182,6 +288,9 @@ int pg_tracer_begin(int builtins, int exact_builtins, pg_filter_t *filter)
     memset(filter, 0, sizeof *filter);
     pg_tracer.builtins = builtins;
     pg_tracer.exact_builtins = exact_builtins;
+    pg_tracer.acc_enabled = 0;
+    for (unsigned slot = 0; slot < PG_ACC_COUNT; slot++)
+        pg_tracer.acc_metric[slot] = PG_NONE;
     pg_tracer.generation++;
     pg_tracer.events = pg_tracer.lost = pg_tracer.unmatched = 0;
     threads_seen = 0;
@@ -201,6 +310,7 @@ static void close_open_frames(uint64_t now)
             continue;
         while (thread->depth)
             pg_tracer_pop(thread, now, 0);
+        pg_tracer_acc_flush_root(thread);
     }
     pthread_mutex_unlock(&thread_lock);
 }

@@ -28,6 +28,38 @@
 
 #define PG_LIKELY(x) __builtin_expect(!!(x), 1)
 #define PG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* Orders this thread's own stores against a signal handler running on the
+ * same thread (a compiler barrier; no instruction). */
+#define PG_SIGNAL_FENCE() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+/* Frame accumulators: resource counters that hooks which cannot touch the
+ * shared profile (no GIL: the RAW allocator, I/O syscalls, signal handlers)
+ * add to the calling thread's top frame. When the frame is popped (with the
+ * GIL) each accumulator whose bit is set in acc_mask is charged to the
+ * frame's node through the slot's metric (pg_tracer.acc_metric). A bit clear
+ * means the slot's value is garbage: push only clears the mask.
+ *
+ * MEM_ENTRY and MEM_PEAK are levels, not sums: the thread's live heap bytes
+ * (pg_thread_t.mem_live, as int64) when the frame's first memory event came
+ * (or its first child's entry level), and the highest level seen while the
+ * frame was on the stack. The pop charges PEAK - ENTRY (clamped at 0) to
+ * mem.peak_bytes and passes both levels up to the parent
+ * (pg_tracer_acc_level). Levels are set only with the GIL held or by the
+ * RAW hook on its own thread, never by a signal handler. */
+typedef enum pg_acc_slot {
+    PG_ACC_IO_READ_BYTES = 0,  /* io.read_bytes, bytes */
+    PG_ACC_IO_WRITE_BYTES,     /* io.write_bytes, bytes */
+    PG_ACC_IO_READ_OPS,        /* io.read_ops, count */
+    PG_ACC_IO_WRITE_OPS,       /* io.write_ops, count */
+    PG_ACC_IO_NS,              /* io.ns: time inside I/O calls, ns */
+    PG_ACC_MEM_ALLOC_BYTES,    /* mem.alloc_bytes, bytes */
+    PG_ACC_MEM_ALLOC_COUNT,    /* mem.alloc_count, count */
+    PG_ACC_MEM_FREED_BYTES,    /* mem.freed_bytes, bytes (net = alloc - freed) */
+    PG_ACC_MEM_ENTRY,          /* level: live bytes at entry (no metric) */
+    PG_ACC_MEM_PEAK,           /* level: highest live bytes; mem.peak_bytes, MAX */
+    PG_ACC_CPU_NS,             /* cpu.ns: on-CPU time from the CPU timer, ns */
+    PG_ACC_COUNT
+} pg_acc_slot_t;
 
 typedef struct pg_frame {
     const void *key;      /* code object (3.12+), frame object (3.10/11) or
@@ -40,15 +72,25 @@ typedef struct pg_frame {
     uint64_t children;    /* ticks spent in completed direct children */
     uint32_t cached_func; /* last child function entered from here ... */
     uint32_t cached_node; /* ... and its node: skips the hash in loops */
+    uint32_t acc_mask;    /* bit s set: acc[s] holds a value (see pg_acc_slot_t) */
+    uint64_t acc[PG_ACC_COUNT]; /* accumulators; written by this thread only
+                                   (hooks, its signal handler) */
 } pg_frame_t;
 
 typedef struct pg_thread {
-    pg_frame_t *frames;      /* owned shadow stack */
+    pg_frame_t *frames;      /* owned shadow stack; replaced (never realloc'd
+                                in place) when it grows, so a signal handler
+                                on this thread always sees a valid array */
     uint32_t depth;          /* frames in use */
     uint32_t capacity;       /* frames allocated */
     uint64_t generation;     /* tracer session that last used this stack */
     uint32_t root_cached_func; /* like pg_frame_t.cached_* for the root */
     uint32_t root_cached_node;
+    uint32_t root_acc_mask;  /* accumulators of activity at depth 0, charged */
+    uint64_t root_acc[PG_ACC_COUNT]; /* to the root node (see pg_frame_t) */
+    int64_t mem_live;        /* heap bytes this thread allocated minus freed
+                                while profiled (pg_memory.c; own thread only) */
+    uint64_t mem_allocated;  /* heap bytes this thread allocated, ever */
     struct pg_thread *next;  /* thread list, protected by thread_lock */
     struct pg_thread *prev;
 } pg_thread_t;
@@ -82,6 +124,9 @@ typedef struct pg_tracer {
     pg_clock_mark_t start_mark;/* clock at start */
     uint64_t start_epoch_ns;   /* CLOCK_REALTIME at start */
     double event_cost_ticks;   /* calibrated cost of one event */
+    uint32_t acc_enabled;      /* slots (bits) whose metric is recorded */
+    uint32_t acc_metric[PG_ACC_COUNT]; /* slot -> metric index in profile, or
+                                          PG_NONE (disabled or no metric) */
 } pg_tracer_t;
 
 extern pg_tracer_t pg_tracer;
@@ -121,6 +166,9 @@ static inline uint32_t pg_codemap_code(PyCodeObject *code)
     return pg_codemap_register(code);
 }
 
+/* Charge the calling thread's root accumulators to the root node (GIL). */
+void pg_tracer_acc_flush_root(pg_thread_t *thread);
+
 /* Enter func. The entry time is read last so the bookkeeping is charged to
  * the caller (where the overhead correction expects it). */
 static inline void pg_tracer_push(pg_thread_t *thread, const void *key,
@@ -141,26 +189,35 @@ static inline void pg_tracer_push(pg_thread_t *thread, const void *key,
         if (parent->node != PG_NONE)
             pg_tracer.profile.nodes[parent->node].events++;
     } else {
+        if (PG_UNLIKELY(thread->root_acc_mask))
+            pg_tracer_acc_flush_root(thread);
         if (PG_LIKELY(thread->root_cached_func == func))
             node = thread->root_cached_node;
         else
             node = pg_tracer_child_slow(thread, func);
         pg_tracer.profile.nodes[PG_ROOT].events++;
     }
-    pg_frame_t *frame = &thread->frames[thread->depth++];
+    pg_frame_t *frame = &thread->frames[thread->depth];
     frame->key = key;
     frame->caller = caller;
     frame->node = node;
     frame->func = func;
     frame->children = 0;
     frame->cached_func = PG_NONE;
+    frame->acc_mask = 0;
+    PG_SIGNAL_FENCE(); /* a signal sees the frame only once it is clean */
+    thread->depth++;
     frame->start = pg_clock_ticks();
 }
+
+/* Charge a popped frame's accumulators (slow path, pg_tracer.c). */
+void pg_tracer_acc_flush(pg_thread_t *thread, pg_frame_t *frame);
 
 /* Leave the top frame at time now. */
 static inline void pg_tracer_pop(pg_thread_t *thread, uint64_t now, int by_exception)
 {
     pg_frame_t *frame = &thread->frames[--thread->depth];
+    PG_SIGNAL_FENCE(); /* from here a signal charges the parent */
     uint64_t elapsed = now - frame->start;
     pg_tracer.events++;
     if (PG_LIKELY(frame->node != PG_NONE)) {
@@ -172,6 +229,8 @@ static inline void pg_tracer_pop(pg_thread_t *thread, uint64_t now, int by_excep
         if (PG_UNLIKELY(pg_hist_add(&pg_tracer.profile.funcs[frame->func].hist, elapsed) < 0))
             pg_tracer.lost++;
     }
+    if (PG_UNLIKELY(frame->acc_mask))
+        pg_tracer_acc_flush(thread, frame);
     if (thread->depth) {
         pg_frame_t *parent = &thread->frames[thread->depth - 1];
         parent->children += elapsed;
@@ -181,6 +240,63 @@ static inline void pg_tracer_pop(pg_thread_t *thread, uint64_t now, int by_excep
         pg_tracer.profile.nodes[PG_ROOT].events++;
     }
 }
+
+/* The accumulators the calling thread's activity goes to now: its top
+ * frame's, or its root ones at depth 0; NULL when the thread is not part of
+ * the current session. Reads only this thread's own state, so it is safe
+ * without the GIL and in a signal handler on this thread. */
+static inline uint64_t *pg_tracer_acc_target(pg_thread_t *thread, uint32_t **mask)
+{
+    if (PG_UNLIKELY(!thread || thread->generation != pg_tracer.generation))
+        return NULL;
+    uint32_t depth = thread->depth;
+    if (depth == 0) {
+        *mask = &thread->root_acc_mask;
+        return thread->root_acc;
+    }
+    pg_frame_t *frame = &thread->frames[depth - 1];
+    *mask = &frame->acc_mask;
+    return frame->acc;
+}
+
+/* Add value to slot of the calling thread's current frame. No GIL needed,
+ * async-signal-safe, never fails (a thread outside the session is
+ * ignored). A signal landing between another hook's mask read and write on
+ * the same thread can lose that signal's one addition (rare; the mask is
+ * plain memory, an atomic would cost every allocation). */
+static inline void pg_tracer_acc_add(unsigned slot, uint64_t value)
+{
+    uint32_t *mask;
+    uint64_t *acc = pg_tracer_acc_target(pg_thread_current, &mask);
+    if (!acc)
+        return;
+    uint32_t bit = 1u << slot;
+    acc[slot] = (*mask & bit ? acc[slot] : 0) + value;
+    *mask |= bit;
+}
+
+/* Record a change of the calling thread's live level from before to after
+ * (pg_acc_slot_t MEM_ENTRY/MEM_PEAK). Own thread only, not from a signal. */
+static inline void pg_tracer_acc_level(pg_thread_t *thread, int64_t before, int64_t after)
+{
+    uint32_t *mask;
+    uint64_t *acc = pg_tracer_acc_target(thread, &mask);
+    if (!acc)
+        return;
+    uint32_t bit = 1u << PG_ACC_MEM_ENTRY;
+    if (!(*mask & bit)) {
+        acc[PG_ACC_MEM_ENTRY] = (uint64_t)before;
+        acc[PG_ACC_MEM_PEAK] = (uint64_t)(after > before ? after : before);
+        *mask |= bit | (1u << PG_ACC_MEM_PEAK);
+    } else if (after > (int64_t)acc[PG_ACC_MEM_PEAK]) {
+        acc[PG_ACC_MEM_PEAK] = (uint64_t)after;
+    }
+}
+
+/* Record slots (a mask of 1 << pg_acc_slot_t) for this session: interns
+ * their metrics in the live profile now and again after pg_tracer_reset.
+ * Call after pg_tracer_begin, with the GIL. 0 or a negative pg_error_t. */
+int pg_tracer_acc_enable(uint32_t slots);
 
 /* Pop the frame whose key is key. Nearly always the top; when an exit
  * arrives for a frame below the top (frames whose exit was never reported),

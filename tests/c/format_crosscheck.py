@@ -101,6 +101,9 @@ def dump(fmt: ModuleType, path: Path) -> list[str]:
             f"span {span['stage']} {span['thread']} {span['start']} {span['end']} "
             f"{span['busy']} {span['invocations']}"
         )
+    for m in p["metrics"]:
+        values = "".join(f" {n}:{v}" for n, v in sorted(m["values"].items()))
+        lines.append(f"metric {index[m['name']]} {index[m['unit']]} {m['merge']}{values}")
     return lines
 
 
@@ -163,7 +166,7 @@ def main() -> int:
     work.mkdir(parents=True)
     subprocess.run([tool, "samples", str(work)], check=True)
     samples = sorted(work.glob("sample-*.pgprof"))
-    assert len(samples) >= 3, samples
+    assert len(samples) >= 4, samples
     for sample in samples:  # the writer's output reads back in Python
         fmt.read_profile(sample)
     rng = random.Random(20240521)

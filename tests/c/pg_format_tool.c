@@ -109,6 +109,14 @@ static void dump_profile(const pg_profile_t *p)
                q->start_epoch_ns, q->duration_ns, q->events, q->calls, q->busy_ns);
     }
     dump_stages(&p->stages);
+    for (uint32_t i = 0; i < p->metric_count; i++) {
+        const pg_metric_t *m = &p->metrics[i];
+        printf("metric %u %u %u", m->name, m->unit, m->merge);
+        for (uint32_t n = 0; n < p->node_count; n++)
+            if (m->values[n])
+                printf(" %u:%" PRIu64, n, m->values[n]);
+        putchar('\n');
+    }
 }
 
 static void dump_stages(const pg_stage_table_t *t)

@@ -156,6 +156,26 @@ static int build_wide(pg_profile_t *profile)
     return PG_OK;
 }
 
+static int build_metrics(pg_profile_t *profile)
+{
+    int rc = build_small(profile);
+    if (rc < 0)
+        return rc;
+    int64_t alloc = pg_profile_metric_intern(profile, "mem.alloc_bytes", "bytes", PG_METRIC_SUM);
+    int64_t peak = pg_profile_metric_intern(profile, "mem.peak_bytes", "bytes", PG_METRIC_MAX);
+    int64_t unused = pg_profile_metric_intern(profile, "io.read_ops", "count", PG_METRIC_SUM);
+    if (alloc < 0 || peak < 0 || unused < 0)
+        return (int)(alloc < 0 ? alloc : peak < 0 ? peak : unused);
+    static const uint64_t values[] = {4096, 1, 0, 1u << 20, UINT64_MAX, 77};
+    for (uint32_t n = 0; n < profile->node_count; n++) {
+        uint64_t v = values[n % (sizeof values / sizeof values[0])];
+        if ((rc = pg_profile_metric_charge(profile, (uint32_t)alloc, n, v)) < 0 ||
+            (rc = pg_profile_metric_charge(profile, (uint32_t)peak, n, v / 3)) < 0)
+            return rc;
+    }
+    return PG_OK;
+}
+
 int pg_sample_build(pg_profile_t *profile, unsigned variant)
 {
     switch (variant) {
@@ -165,6 +185,8 @@ int pg_sample_build(pg_profile_t *profile, unsigned variant)
         return build_small(profile);
     case 2:
         return build_wide(profile);
+    case 3:
+        return build_metrics(profile);
     default:
         return PG_ERR_ARG;
     }

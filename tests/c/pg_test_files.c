@@ -165,6 +165,15 @@ void pg_test_check_profiles_equal(const pg_profile_t *a, const pg_profile_t *b)
         PG_CHECK_U64(x->inclusive, y->inclusive);
         PG_CHECK_U64(x->exclusive, y->exclusive);
     }
+    PG_CHECK_U64(a->metric_count, b->metric_count);
+    for (uint32_t i = 0; i < a->metric_count; i++) {
+        const pg_metric_t *x = &a->metrics[i], *y = &b->metrics[i];
+        PG_CHECK_U64(x->name, y->name);
+        PG_CHECK_U64(x->unit, y->unit);
+        PG_CHECK_U64(x->merge, y->merge);
+        for (uint32_t n = 0; n < a->node_count; n++)
+            PG_CHECK_U64(x->values[n], y->values[n]);
+    }
 }
 
 void pg_test_encode(const pg_profile_t *profile, uint8_t **data, size_t *size)

@@ -400,6 +400,53 @@ static void test_histograms(void)
     PG_CHECK_RC(spec_read(&spec), PG_ERR_CORRUPT);
 }
 
+/* RMET: strings "" "f" "f.py", nodes 0 (root) and 1. */
+static void test_metrics(void)
+{
+    static const uint64_t bad[][8] = {
+        {1, 3, 2, 0, 1, 0, 1, 0},  /* name out of range */
+        {1, 1, 3, 0, 1, 0, 1, 0},  /* unit out of range */
+        {1, 1, 2, 2, 1, 0, 1, 0},  /* unknown merge rule */
+        {1, 1, 2, 0, 1, 2, 1, 0},  /* node out of range */
+        {1, 1, 2, 0, 1, 0, 0, 0},  /* a zero value listed */
+        {1, 1, 2, 0, 3, 0, 1, 0},  /* more values than nodes */
+        {1, 1, 2, 1, 2, 1, 7, 0},  /* repeated node (delta 0) */
+        {1, 1, 2, 1, 2, 1, 7, 1},  /* deltas past the last node */
+    };
+    file_spec_t spec;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        spec_default(&spec);
+        size_t n = i < 5 ? 7 : 8;
+        put_uvs(spec_add(&spec, "RMET"), bad[i], n);
+        PG_CHECK_RC(spec_read(&spec), PG_ERR_CORRUPT);
+    }
+    spec_default(&spec); /* values on both nodes, SUM and MAX */
+    PUT_UVS(spec_add(&spec, "RMET"), 2, 1, 2, 0, 2, 0, 5, 1, 9, 2, 2, 1, 1, 1, UINT64_MAX);
+    PG_CHECK_RC(spec_read(&spec), PG_OK);
+    spec_default(&spec); /* no metrics at all */
+    PUT_UVS(spec_add(&spec, "RMET"), 0);
+    PG_CHECK_RC(spec_read(&spec), PG_OK);
+    spec_default(&spec); /* two metrics with one name */
+    PUT_UVS(spec_add(&spec, "RMET"), 2, 1, 2, 0, 0, 1, 2, 1, 0);
+    PG_CHECK_RC(spec_read(&spec), PG_ERR_CORRUPT);
+    spec_default(&spec); /* before the nodes */
+    spec_remove(&spec, "HIST");
+    spec_remove(&spec, "NODE");
+    PUT_UVS(spec_add(&spec, "RMET"), 0);
+    PUT_UVS(spec_add(&spec, "NODE"), 2, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 2, 5, 5);
+    PUT_UVS(spec_add(&spec, "HIST"), 1, 1, 5, 5, 5, 1, 5, 1);
+    PG_CHECK_RC(spec_read(&spec), PG_ERR_CORRUPT);
+    spec_default(&spec); /* too many metrics for the model */
+    pg_bytes_t *rmet = spec_add(&spec, "RMET");
+    pg_bytes_put_uv(rmet, PG_METRIC_LIMIT + 1);
+    for (int i = 0; i < PG_METRIC_LIMIT + 1; i++)
+        PUT_UVS(rmet, 1, 2, 0, 0);
+    PG_CHECK_RC(spec_read(&spec), PG_ERR_LIMIT);
+    spec_default(&spec); /* a hostile value count */
+    PUT_UVS(spec_add(&spec, "RMET"), 1, 1, 2, 0, 1000, 0, 1);
+    PG_CHECK_RC(spec_read(&spec), PG_ERR_CORRUPT);
+}
+
 int main(void)
 {
     test_default_is_valid();
@@ -410,6 +457,7 @@ int main(void)
     test_functions();
     test_nodes();
     test_histograms();
+    test_metrics();
     puts("test_format_rules: ok");
     return 0;
 }
