@@ -114,6 +114,14 @@ def test_json_export_matches_documented_schema(pipegauge, profiled, workdir):
     assert set(function["histogram"]) == documented_keys("functions[].histogram")
     assert set(document["nodes"][0]) == documented_keys("nodes[]")
     assert set(document["edges"][0]) == documented_keys("edges[]")
+    # resource metrics: described, and one {self, total} per function and node
+    names = {metric["name"] for metric in document["metrics"]}
+    assert {"mem.alloc_bytes", "mem.freed_bytes", "mem.peak_bytes", "cpu.ns"} <= names
+    assert all(set(metric) == documented_keys("metrics[]") for metric in document["metrics"])
+    for item in (function, document["nodes"][0]):
+        assert set(item["metrics"]) == names
+        assert all(set(pair) == {"self", "total"} for pair in item["metrics"].values())
+    assert document["nodes"][0]["metrics"]["mem.alloc_bytes"]["total"] > 0
     # AND the content is the profile's: counts, tree, edges consistent
     # (qualified names, plain co_name on 3.10: compare the last component)
     by_name = {f["name"].rsplit(".", 1)[-1]: f for f in document["functions"] if f["file"] == script}

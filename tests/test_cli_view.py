@@ -264,6 +264,8 @@ def test_every_view_fits_80_columns_with_very_long_names(pipegauge, long_names):
         "tree+charts": ("--tree", "--charts", "--limit", "3"),
         "no match": ("--filter", "x" * 200),
         "no tree match": ("--tree", "--filter", "x" * 200),
+        "resources": ("--resources", "--limit", "0"),
+        "sort mem": ("--sort", "mem"),
     }
     for name, args in views.items():
         result = pipegauge("view", str(long_names), *args)
@@ -302,14 +304,52 @@ def test_charts_are_proportional_and_memory_is_not_faked(pipegauge, long_names):
     half = next(pair for label, pair in calls.items() if label.endswith("(half)"))
     assert leaf == (full, "20000") and half[1] == "10000", calls
     assert abs(half[0] - full / 2) <= 1, (half, full)
-    # AND memory, not recorded yet, is one line and never a chart
-    memory = [line for line in out.splitlines() if "memory" in line.lower() and "profiler" not in line]
-    assert len(memory) == 1 and "not recorded" in memory[0], memory
-    assert not re.search(r"top \d+ by memory", out)
+    # AND memory, recorded by default, has its chart: the Stage method's
+    # list (20000 ints) is the biggest allocation
+    memory = chart(out, "memory allocated")
+    assert memory and memory[0][1] == full, memory
+    assert memory[0][0].endswith("_a_line)"), memory
     # AND the table still comes first, and --flat is the default
     assert out.index("ncalls") < out.index("top 5 by self time")
     flat = pipegauge("view", str(long_names), "--flat", "--charts", "--limit", "5").stdout
     assert table_rows(flat) == table_rows(out)
+
+
+def test_resource_columns_and_sorts(pipegauge, profiled):
+    # GIVEN a run recorded with the default resource attribution
+    # WHEN sorted by CPU time
+    result = pipegauge("view", str(profiled), "--sort", "cpu")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # THEN the resource columns are shown, CPU largest first, within 80 columns
+    heading = next(line for line in out.splitlines() if "ncalls" in line)
+    assert heading.split() == ["ncalls", "cumtime", "cpu", "off%", "alloc", "net", "peak", "function"]
+    assert not too_wide(out), too_wide(out)
+    assert re.search(r"process\s+\S+ CPU \(\S+ user, \S+ system\), peak RSS", out)
+    # AND the sleeping function is almost all off-CPU
+    sleep_row = next(row for row in table_rows(out) if "(slow)" in row)
+    assert int(sleep_row.split()[3].rstrip("%")) >= 90, sleep_row
+    # WHEN sorted by off-CPU time THEN the sleeper comes before fib
+    rows = table_rows(pipegauge("view", str(profiled), "--sort", "offcpu").stdout)
+    assert [i for i, row in enumerate(rows) if "(slow)" in row][0] < \
+        [i for i, row in enumerate(rows) if "(fib)" in row][0]
+    # WHEN sorted by memory THEN pipeline (the rows list) comes before fib
+    rows = table_rows(pipegauge("view", str(profiled), "--sort", "mem").stdout)
+    assert "(pipeline)" in rows[0] or "(<module>)" in rows[0], rows
+    # AND every resource key works, with the classic table under --flat
+    for key in ("mem", "selfmem", "net", "peak", "allocs", "cpu", "selfcpu", "offcpu", "io", "read",
+                "write"):
+        assert pipegauge("view", str(profiled), "--sort", key).returncode == 0, key
+    flat = pipegauge("view", str(profiled), "--flat", "--sort", "mem").stdout
+    assert "share" in next(line for line in flat.splitlines() if "ncalls" in line)
+
+
+def test_resource_columns_without_metrics(pipegauge, write_script):
+    write_script(WORKLOAD)
+    run_dir = pipegauge("run", "--no-memory", "--no-cpu", "prog.py").only_run_dir()
+    out = pipegauge("view", str(run_dir), "--resources").stdout
+    assert "recorded no resource metrics" in out
+    assert all(row.split()[2] == "-" for row in table_rows(out)[1:])
 
 
 def test_flat_and_tree_are_mutually_exclusive(pipegauge, profiled):

@@ -198,6 +198,30 @@ def test_render_prunes_a_large_tree_under_the_size_bound(tmp_path):
     assert written.stat().st_size < MAX_BYTES
 
 
+def test_build_data_carries_resource_columns(run_dir):
+    # GIVEN a run recorded with memory and CPU attribution (the defaults)
+    from pipegauge.report import build_data
+
+    run = pipegauge.Run.load(run_dir / "profile.pgprof")
+    # WHEN the page data is built
+    data = build_data(run)
+    functions, nodes = data["functions"], data["nodes"]
+    # THEN the optional columns the page draws are there, one value per row
+    count = len(functions["name"])
+    for key in ("cpu", "offcpu", "mem"):
+        assert len(functions[key]) == count
+    assert "io" not in functions  # no I/O metrics in this run
+    for key in ("cpu", "alloc"):
+        assert len(nodes[key]) == len(nodes["parent"])
+    # AND they agree with the run's statistics
+    stats = {item.index: item for item in run.stats()}
+    main = next(item for item in stats.values() if item.name.endswith("main"))
+    assert functions["mem"][main.index] == main.total_allocated_bytes > 0
+    assert functions["cpu"][main.index] == round(main.cpu_time * 1e9)
+    total = functions["total"][main.index]
+    assert functions["offcpu"][main.index] == max(0, total - functions["cpu"][main.index])
+
+
 # ------------------------------------------------------------ in the browser
 
 
@@ -272,6 +296,21 @@ def test_page_renders_every_section_without_errors(page):
     assert p.locator("#pg-flame .pg-frame", has_text="helper_big").count() == 1
     assert p.locator("#pg-tree .pg-tree-node").count() >= 3
     page.screenshot("report-overview.png")
+
+
+def test_resource_columns_and_flame_metrics_are_drawn(page):
+    p = page.page
+    # THEN the function table has the CPU, off-CPU and memory columns ...
+    for key in ("cpu", "offcpu", "mem"):
+        assert p.locator(f"#pg-functions th[data-key={key}]").count() == 1
+    assert p.locator("#pg-functions th[data-key=io]").count() == 0
+    # ... and they sort like the others
+    p.locator("#pg-functions th[data-key=mem]").click()
+    assert "pg-sorted" in p.locator("#pg-functions th[data-key=mem]").get_attribute("class")
+    # AND the flame graph offers CPU time and allocated bytes as widths
+    options = p.locator("#pg-flame select.pg-metric option")
+    values = [options.nth(i).get_attribute("value") for i in range(options.count())]
+    assert "cpu" in values and "alloc" in values
 
 
 def test_click_zooms_the_flame_graph(page):

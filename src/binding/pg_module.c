@@ -2,12 +2,21 @@
  * types. See src/pipegauge/_core.pyi for the contract. */
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "pg_binding.h"
+#include "pg_cpu.h"
 #include "pg_error.h"
 #include "pg_format.h"
+#include "pg_memory.h"
 #include "pg_stages.h"
 #include "pg_tracer.h"
+
+/* CPU-time timer period: at most one signal per kernel tick anyway (the
+ * overrun count carries the rest), so a short period costs nothing more. */
+#define CPU_PERIOD_NS 1000000u
+
+static struct rusage start_usage; /* process usage at start (GIL) */
 
 PyObject *pg_FormatError;
 PyObject *pg_ProfilerBusyError;
@@ -73,18 +82,92 @@ static int filter_from_args(pg_filter_t *filter, PyObject *collapse, PyObject *r
     return 0;
 }
 
+/* numpy's C-API table, when numpy is imported; NULL otherwise (no error). */
+static void **numpy_api(void)
+{
+    static const char *const modules[] = {"numpy._core._multiarray_umath",
+                                          "numpy.core._multiarray_umath"};
+    PyObject *sys_modules = PyImport_GetModuleDict(); /* borrowed */
+    for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++) {
+        PyObject *module = PyDict_GetItemString(sys_modules, modules[i]); /* borrowed */
+        PyObject *capsule = module ? PyObject_GetAttrString(module, "_ARRAY_API") : NULL;
+        void **api = capsule && PyCapsule_CheckExact(capsule) ? PyCapsule_GetPointer(capsule, NULL)
+                                                              : NULL;
+        Py_XDECREF(capsule);
+        PyErr_Clear();
+        if (api)
+            return api; /* numpy keeps the table alive while imported */
+    }
+    return NULL;
+}
+
+static PyObject *core_hook_numpy(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    if (!pg_tracer.active)
+        Py_RETURN_FALSE;
+    void **api = numpy_api();
+    return PyBool_FromLong(api && pg_memory_hook_numpy(api));
+}
+
+/* Start the resource hooks asked for; -1 with an exception set. */
+static int resources_start(int memory, int cpu)
+{
+    int rc = PG_OK;
+    if (memory && (rc = pg_memory_start()) == PG_OK) {
+        void **api = numpy_api();
+        if (api)
+            pg_memory_hook_numpy(api);
+    }
+    if (rc == PG_OK && cpu && (rc = pg_cpu_start(CPU_PERIOD_NS)) == PG_ERR_LIMIT) {
+        /* every real-time signal taken: profile without CPU attribution */
+        rc = PG_OK;
+        pg_profile_meta_set(&pg_tracer.profile, "cpu_unavailable", "no free real-time signal");
+    }
+    if (rc < 0) {
+        pg_raise(rc, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static uint64_t timeval_ns(struct timeval value)
+{
+    return (uint64_t)value.tv_sec * 1000000000u + (uint64_t)value.tv_usec * 1000u;
+}
+
+/* Process CPU since start and peak RSS, as metadata of profile. */
+static void store_usage(pg_profile_t *profile)
+{
+    struct rusage now;
+    if (getrusage(RUSAGE_SELF, &now) != 0)
+        return;
+    char text[32];
+    uint64_t user = timeval_ns(now.ru_utime) - timeval_ns(start_usage.ru_utime);
+    uint64_t system = timeval_ns(now.ru_stime) - timeval_ns(start_usage.ru_stime);
+    snprintf(text, sizeof text, "%llu", (unsigned long long)user);
+    pg_profile_meta_set(profile, "cpu_user_ns", text);
+    snprintf(text, sizeof text, "%llu", (unsigned long long)system);
+    pg_profile_meta_set(profile, "cpu_sys_ns", text);
+    /* ru_maxrss: KiB on Linux, the process's high-water mark */
+    snprintf(text, sizeof text, "%llu", (unsigned long long)now.ru_maxrss * 1024u);
+    pg_profile_meta_set(profile, "peak_rss", text);
+}
+
 static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
     static char *keywords[] = {"builtins",     "exact_builtins", "collapse_prefixes",
-                               "module_roots", "ignore_globs",   NULL};
-    int builtins = 1, exact_builtins = 0;
+                               "module_roots", "ignore_globs",   "memory",
+                               "cpu",          NULL};
+    int builtins = 1, exact_builtins = 0, memory = 1, cpu = 1;
     PyObject *empty = PyTuple_New(0);
     PyObject *collapse = empty, *roots = empty, *ignore = empty;
     if (!empty)
         return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOO:start", keywords, &builtins,
-                                     &exact_builtins, &collapse, &roots, &ignore))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOOpp:start", keywords, &builtins,
+                                     &exact_builtins, &collapse, &roots, &ignore, &memory,
+                                     &cpu))
         goto error;
     if (pg_tracer.active) {
         PyErr_SetString(PyExc_RuntimeError, "pipegauge is already profiling");
@@ -127,6 +210,16 @@ static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
         pg_tracer.active = 0;
         goto error;
     }
+    getrusage(RUSAGE_SELF, &start_usage);
+    if (resources_start(memory, cpu) < 0) {
+        pg_cpu_stop();
+        pg_memory_stop();
+        pg_backend_uninstall();
+        pg_profile_t discarded;
+        if (pg_tracer_end(&discarded) == PG_OK)
+            pg_profile_release(&discarded);
+        goto error;
+    }
     Py_DECREF(empty);
     Py_RETURN_NONE;
 error:
@@ -142,11 +235,20 @@ static PyObject *core_stop(PyObject *module, PyObject *unused)
         return NULL;
     }
     pg_backend_uninstall();
+    pg_cpu_stop();
     pg_profile_t profile;
     int rc = pg_tracer_end(&profile);
+    uint64_t untracked = pg_memory_untracked();
+    pg_memory_stop();
     if (rc < 0) {
         pg_tracer.active = 0;
         return pg_raise(rc, NULL);
+    }
+    store_usage(&profile);
+    if (untracked) {
+        char text[32];
+        snprintf(text, sizeof text, "%llu", (unsigned long long)untracked);
+        pg_profile_meta_set(&profile, "memory_untracked_blocks", text);
     }
     return pg_profile_wrap(&profile);
 }
@@ -177,6 +279,7 @@ static PyObject *core_snapshot(PyObject *module, PyObject *unused)
         pg_profile_release(&copy);
         return pg_raise(rc, NULL);
     }
+    store_usage(&copy);
     return pg_profile_wrap(&copy);
 }
 
@@ -234,10 +337,13 @@ static PyObject *core_acc_add(PyObject *module, PyObject *args)
 }
 
 static PyMethodDef core_methods[] = {
+    {"_hook_numpy", core_hook_numpy, METH_NOARGS,
+     "_hook_numpy() -> bool: attribute numpy array memory (after numpy is imported)"},
     {"_acc_enable", core_acc_enable, METH_VARARGS, "_acc_enable(slots): test hook"},
     {"_acc_add", core_acc_add, METH_VARARGS, "_acc_add(slot, value): test hook"},
     {"start", (PyCFunction)(void (*)(void))core_start, METH_VARARGS | METH_KEYWORDS,
-     "start(*, builtins=True, exact_builtins=False, collapse_prefixes=(), module_roots=(), ignore_globs=())"},
+     "start(*, builtins=True, exact_builtins=False, collapse_prefixes=(), module_roots=(), "
+     "ignore_globs=(), memory=True, cpu=True)"},
     {"stop", core_stop, METH_NOARGS, "stop() -> Profile"},
     {"snapshot", core_snapshot, METH_NOARGS, "snapshot() -> Profile"},
     {"active", core_active, METH_NOARGS, "active() -> bool"},

@@ -138,11 +138,48 @@ static PyObject *profile_get_meta(pg_pyprofile_t *self, void *closure)
     return meta;
 }
 
+/* A number stored in metadata by the runtime, or -1 when absent. */
+static long long meta_number(const pg_profile_t *profile, const char *key)
+{
+    const char *text = pg_profile_meta_get(profile, key);
+    char *end;
+    if (!text || !*text)
+        return -1;
+    long long value = strtoll(text, &end, 10);
+    return *end || value < 0 ? -1 : value;
+}
+
+/* Process CPU (cpu_ns, cpu_user_ns, cpu_sys_ns) and peak_rss, when the
+ * profile has them. 0 or -1 with an exception set. */
+static int add_usage(PyObject *dict, const pg_profile_t *profile)
+{
+    long long user = meta_number(profile, "cpu_user_ns");
+    long long system = meta_number(profile, "cpu_sys_ns");
+    long long rss = meta_number(profile, "peak_rss");
+    struct {
+        const char *key;
+        long long value;
+    } items[] = {{"cpu_user_ns", user},
+                 {"cpu_sys_ns", system},
+                 {"cpu_ns", user >= 0 && system >= 0 ? user + system : -1},
+                 {"peak_rss", rss}};
+    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+        if (items[i].value < 0)
+            continue;
+        PyObject *number = PyFloat_FromDouble((double)items[i].value);
+        int rc = number ? PyDict_SetItemString(dict, items[i].key, number) : -1;
+        Py_XDECREF(number);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static PyObject *profile_get_run(pg_pyprofile_t *self, void *closure)
 {
     (void)closure;
     const pg_run_stats_t *run = &self->profile.run;
-    return Py_BuildValue(
+    PyObject *dict = Py_BuildValue(
         "{sdsdsKsKsKsKsKsKsKsd}", "ns_per_unit", run->ns_per_unit, "event_cost_ns",
         run->event_cost_ns, "events", (unsigned long long)run->events, "start_epoch_ns",
         (unsigned long long)run->start_epoch_ns, "duration_ns",
@@ -151,6 +188,9 @@ static PyObject *profile_get_run(pg_pyprofile_t *self, void *closure)
         "lost_events", (unsigned long long)run->lost_events, "unmatched_events",
         (unsigned long long)run->unmatched_events, "overhead_ns",
         run->event_cost_ns * (double)run->events);
+    if (dict && add_usage(dict, &self->profile) < 0)
+        Py_CLEAR(dict);
+    return dict;
 }
 
 /* The data changed: aggregations built before are stale. */

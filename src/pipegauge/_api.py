@@ -138,6 +138,9 @@ def profile(
     config: str | os.PathLike[str] | None = None,
     history: bool = True,
     history_path: str | os.PathLike[str] | None = None,
+    memory: bool = True,
+    cpu: bool = True,
+    io: bool = True,
 ) -> ProfileBlock: ...
 
 

@@ -31,7 +31,10 @@ class Profile:
     def run(self) -> dict[str, float]:
         """ns_per_unit, event_cost_ns, events, start_epoch_ns, duration_ns,
         profiler_memory, threads, lost_events, unmatched_events, and
-        overhead_ns (events x event_cost_ns: the estimated profiler cost)."""
+        overhead_ns (events x event_cost_ns: the estimated profiler cost);
+        when recorded (live runs): cpu_user_ns, cpu_sys_ns, cpu_ns (process
+        CPU between start and stop) and peak_rss (bytes, the process's
+        high-water mark)."""
     @property
     def function_count(self) -> int: ...
     @property
@@ -112,8 +115,15 @@ def start(
     collapse_prefixes: Sequence[str] = (),
     module_roots: Sequence[str] = (),
     ignore_globs: Sequence[str] = (),
+    memory: bool = True,
+    cpu: bool = True,
 ) -> None:
     """Start tracing every thread (present and future).
+
+    memory: wrap the Python allocators (and numpy's data handler, when numpy
+    is imported; see _hook_numpy) and record the mem.* metrics.
+    cpu: arm a CPU-time timer per traced thread and record cpu.ns (skipped,
+    with metadata cpu_unavailable, when no real-time signal is free).
 
     collapse_prefixes: code whose file starts with one of these (pass
     "<frozen" to include frozen stdlib modules) is folded into its caller; on 3.12+ it stops
@@ -251,6 +261,11 @@ def bh_adjust(p_values: Sequence[float]) -> list[float]:
 
 _ACC_SLOTS: dict[str, int]
 """Frame accumulator slot of each additive metric (src/runtime/pg_tracer.h)."""
+
+def _hook_numpy() -> bool:
+    """Attribute numpy array buffers (NEP 49 handler) from now on; False
+    when not profiling with memory, numpy is not imported or has no handler
+    API."""
 
 def _acc_enable(slots: int) -> None:
     """Test hook: record the metrics of slots (a bit mask) this session."""

@@ -33,6 +33,9 @@ class Options:
     subprocess: bool = False  # also profile Python programs started with subprocess (whole-process runs)
     history: bool = True  # record written runs in the history database
     history_path: str | None = None  # None = .pipegauge/history.sqlite in the cwd
+    memory: bool = True  # attribute heap allocations (Python allocators, numpy) to functions
+    cpu: bool = True  # attribute CPU time (per-thread CPU timers) to functions
+    io: bool = True  # attribute file and socket I/O to functions
 
     @classmethod
     def create(
@@ -48,6 +51,9 @@ class Options:
         subprocess: bool = False,
         history: bool = True,
         history_path: str | os.PathLike[str] | None = None,
+        memory: bool = True,
+        cpu: bool = True,
+        io: bool = True,
     ) -> Options:
         """Validate and normalise user-supplied values."""
         if isinstance(ignore_modules, str):
@@ -64,6 +70,9 @@ class Options:
             subprocess=bool(subprocess),
             history=bool(history),
             history_path=os.fspath(history_path) if history_path is not None else None,
+            memory=bool(memory),
+            cpu=bool(cpu),
+            io=bool(io),
         )
 
     def to_json(self) -> str:
@@ -136,4 +145,6 @@ def tracer_arguments(options: Options) -> dict[str, Any]:
         "collapse_prefixes": collapse_prefixes(options),
         "module_roots": module_roots(),
         "ignore_globs": list(options.ignore_modules),
+        "memory": options.memory,
+        "cpu": options.cpu,
     }

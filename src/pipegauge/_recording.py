@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import _core
+from . import _core, _numpy_hook
 from ._meta import collect_start_meta, iso_utc
 from ._options import Options, tracer_arguments
 from ._rundir import ensure_writable_dir, runs_root
@@ -92,8 +92,14 @@ class Recording:
             log.info(f"ignored modules: {', '.join(self.options.ignore_modules)}")
         if not self.options.builtins:
             log.info("builtins are not attributed (--no-builtins)")
+        if not self.options.memory:
+            log.info("memory is not attributed (--no-memory)")
+        if not self.options.cpu:
+            log.info("CPU time is not attributed (--no-cpu)")
         self._started = time.time()
         _core.start(**arguments)
+        if self.options.memory:
+            _numpy_hook.install()
         try:
             log.info(f"tracer started, backend {_core.backend()}")
         except Exception as exc:  # noqa: BLE001 - logging must not fail the run
@@ -101,6 +107,7 @@ class Recording:
 
     def end(self, reason: str) -> Run:
         """Stop tracing and complete the run (metadata, counters, log)."""
+        _numpy_hook.uninstall()
         profile = _core.stop()
         run = self.run
         run.profile = profile

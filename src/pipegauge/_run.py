@@ -15,7 +15,7 @@ from ._runlog import RunLog
 # a string, which during interpreter exit would clear CPython's note of an
 # unhandled KeyboardInterrupt (the process would exit 1, not by SIGINT).
 from ._stage_report import StageReport, stage_report
-from ._stats import NS, FunctionStats, sort_stats
+from ._stats import NS, FunctionStats, function_metrics, sort_stats
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,9 @@ class Run:
         profile = self._require_profile()
         use_correction = self.options.correct_overhead if correct is None else correct
         records = profile.functions(use_correction)
-        stats = [FunctionStats.from_record(index, record) for index, record in enumerate(records)]
+        metrics = function_metrics(profile)
+        stats = [FunctionStats.from_record(index, record, metrics[index])
+                 for index, record in enumerate(records)]
         return sort_stats(stats, sort)
 
     def stages(self) -> StageReport:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import UsageError
@@ -34,6 +34,88 @@ class FunctionStats:
     p99: float
     max: float  # longest call
     index: int = -1  # position in the profile's function table
+    # resource metrics recorded in the run: name -> (exclusive, inclusive)
+    # in the metric's unit ("mem.alloc_bytes", "cpu.ns", "io.read_bytes", ...;
+    # see README "Resources per function"); empty when none were recorded
+    metrics: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+
+    def metric(self, name: str, inclusive: bool = True) -> int | None:
+        """A metric's value for this function, None when not recorded."""
+        pair = self.metrics.get(name)
+        return None if pair is None else pair[1 if inclusive else 0]
+
+    @property
+    def allocated_bytes(self) -> int | None:
+        """Heap bytes allocated by the function itself (not its callees)."""
+        return self.metric("mem.alloc_bytes", inclusive=False)
+
+    @property
+    def total_allocated_bytes(self) -> int | None:
+        """Heap bytes allocated during its calls, callees included."""
+        return self.metric("mem.alloc_bytes")
+
+    @property
+    def allocations(self) -> int | None:
+        """Allocations during its calls, callees included."""
+        return self.metric("mem.alloc_count")
+
+    @property
+    def net_bytes(self) -> int | None:
+        """Bytes allocated and not freed during its calls (callees included):
+        what its calls left alive when they returned; negative when they freed
+        more than they allocated."""
+        allocated, freed = self.metric("mem.alloc_bytes"), self.metric("mem.freed_bytes")
+        if allocated is None or freed is None:
+            return None
+        return allocated - freed
+
+    @property
+    def peak_bytes(self) -> int | None:
+        """Highest heap level above the level at entry, reached while a call
+        was on the stack (the largest over its calls)."""
+        return self.metric("mem.peak_bytes")
+
+    @property
+    def cpu_time(self) -> float | None:
+        """On-CPU seconds during its calls, callees included."""
+        value = self.metric("cpu.ns")
+        return None if value is None else value * NS
+
+    @property
+    def self_cpu_time(self) -> float | None:
+        """On-CPU seconds in the function itself."""
+        value = self.metric("cpu.ns", inclusive=False)
+        return None if value is None else value * NS
+
+    @property
+    def offcpu_time(self) -> float | None:
+        """Wall minus CPU seconds (waiting: sleep, I/O, locks), callees included."""
+        cpu = self.cpu_time
+        return None if cpu is None else max(0.0, self.total_time - cpu)
+
+    @property
+    def offcpu_fraction(self) -> float | None:
+        """offcpu_time / total_time (0 when the function took no time)."""
+        off = self.offcpu_time
+        if off is None:
+            return None
+        return off / self.total_time if self.total_time > 0 else 0.0
+
+    @property
+    def io_read_bytes(self) -> int | None:
+        return self.metric("io.read_bytes")
+
+    @property
+    def io_write_bytes(self) -> int | None:
+        return self.metric("io.write_bytes")
+
+    @property
+    def io_bytes(self) -> int | None:
+        """Bytes read plus written during its calls, callees included."""
+        read, written = self.io_read_bytes, self.io_write_bytes
+        if read is None and written is None:
+            return None
+        return (read or 0) + (written or 0)
 
     @property
     def label(self) -> str:
@@ -55,8 +137,10 @@ class FunctionStats:
         return str(self.calls)
 
     @classmethod
-    def from_record(cls, index: int, record: Sequence[Any]) -> FunctionStats:
-        """Build from one ``Profile.functions()`` tuple (times in ns)."""
+    def from_record(cls, index: int, record: Sequence[Any],
+                    metrics: Mapping[str, tuple[int, int]] | None = None) -> FunctionStats:
+        """Build from one ``Profile.functions()`` tuple (times in ns) and the
+        function's metric values."""
         (name, file, line, kind, calls, primitive, exc_exits, exclusive_ns, inclusive_ns,
          _hist_count, min_ns, mean_ns, p50_ns, p95_ns, p99_ns, max_ns) = record[:16]
         return cls(
@@ -76,6 +160,7 @@ class FunctionStats:
             p99=float(p99_ns) * NS,
             max=float(max_ns) * NS,
             index=index,
+            metrics=dict(metrics or {}),
         )
 
 
@@ -91,6 +176,17 @@ _SORTS: dict[str, tuple[Callable[[FunctionStats], Any], bool]] = {
     "p99": (lambda s: s.p99, True),
     "max": (lambda s: s.max, True),
     "exceptions": (lambda s: s.exceptions, True),
+    "mem": (lambda s: s.total_allocated_bytes or 0, True),
+    "selfmem": (lambda s: s.allocated_bytes or 0, True),
+    "net": (lambda s: s.net_bytes or 0, True),
+    "peak": (lambda s: s.peak_bytes or 0, True),
+    "allocs": (lambda s: s.allocations or 0, True),
+    "cpu": (lambda s: s.cpu_time or 0.0, True),
+    "selfcpu": (lambda s: s.self_cpu_time or 0.0, True),
+    "offcpu": (lambda s: s.offcpu_time or 0.0, True),
+    "io": (lambda s: s.io_bytes or 0, True),
+    "read": (lambda s: s.io_read_bytes or 0, True),
+    "write": (lambda s: s.io_write_bytes or 0, True),
     "name": (lambda s: s.name, False),
     "file": (lambda s: (s.file, s.line), False),
 }
@@ -103,9 +199,16 @@ _ALIASES = {
     "total": "cumtime",
     "ncalls": "calls",
     "filename": "file",
+    "memory": "mem",
+    "alloc": "mem",
+    "off-cpu": "offcpu",
 }
 
 SORT_KEYS: tuple[str, ...] = tuple(_SORTS)
+
+RESOURCE_SORT_KEYS: frozenset[str] = frozenset(
+    ["mem", "selfmem", "net", "peak", "allocs", "cpu", "selfcpu", "offcpu", "io", "read", "write"])
+"""Sort keys on resource metrics: ``pipegauge view`` shows the resource columns for them."""
 """Sort keys accepted by Run.stats and ``pipegauge view --sort``."""
 
 
@@ -116,6 +219,15 @@ def resolve_sort_key(sort: str) -> str:
     if key_name not in _SORTS:
         raise UsageError(f"unknown sort key {sort!r} (choose from {', '.join(SORT_KEYS)})")
     return key_name
+
+
+def function_metrics(profile: Any) -> list[dict[str, tuple[int, int]]]:
+    """Per function (index order): metric name -> (exclusive, inclusive)."""
+    result: list[dict[str, tuple[int, int]]] = [{} for _ in range(profile.function_count)]
+    for index, (name, _unit, _merge) in enumerate(profile.metrics()):
+        for func, pair in enumerate(profile.function_metric(index)):
+            result[func][name] = (int(pair[0]), int(pair[1]))
+    return result
 
 
 def sort_stats(stats: list[FunctionStats], sort: str) -> list[FunctionStats]:

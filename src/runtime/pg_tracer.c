@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_cpu.h"
 #include "pg_error.h"
+#include "pg_memory.h"
 
 pg_tracer_t pg_tracer = {.extra_index = -1};
 
@@ -24,6 +26,7 @@ static void thread_destroy(void *pointer)
 {
     pg_thread_t *thread = pointer;
     pthread_mutex_lock(&thread_lock);
+    pg_cpu_thread_detach(thread);
     if (thread->prev)
         thread->prev->next = thread->next;
     else
@@ -51,6 +54,7 @@ static void thread_reset(pg_thread_t *thread)
     thread->root_acc_mask = 0;
     thread->mem_live = 0;
     threads_seen++;
+    pg_cpu_thread_attach(thread); /* runs on the thread itself */
 }
 
 pg_thread_t *pg_thread_attach(void)
@@ -306,6 +310,7 @@ static void close_open_frames(uint64_t now)
 {
     pthread_mutex_lock(&thread_lock);
     for (pg_thread_t *thread = thread_list; thread; thread = thread->next) {
+        pg_cpu_thread_detach(thread);
         if (thread->generation != pg_tracer.generation)
             continue;
         while (thread->depth)
@@ -318,7 +323,7 @@ static void close_open_frames(uint64_t now)
 uint64_t pg_tracer_memory(void)
 {
     uint64_t bytes = pg_profile_memory(&pg_tracer.profile) + pg_codemap_memory() +
-                     pg_backend_memory() + pg_stages_memory();
+                     pg_backend_memory() + pg_stages_memory() + pg_memory_overhead();
     pthread_mutex_lock(&thread_lock);
     for (pg_thread_t *thread = thread_list; thread; thread = thread->next)
         bytes += sizeof *thread + (uint64_t)thread->capacity * sizeof(pg_frame_t);

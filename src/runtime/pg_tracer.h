@@ -22,6 +22,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "pg_clock.h"
 #include "pg_profile.h"
@@ -91,6 +92,8 @@ typedef struct pg_thread {
     int64_t mem_live;        /* heap bytes this thread allocated minus freed
                                 while profiled (pg_memory.c; own thread only) */
     uint64_t mem_allocated;  /* heap bytes this thread allocated, ever */
+    timer_t cpu_timer;       /* its CPU-time timer (pg_cpu.c) ... */
+    int cpu_timer_armed;     /* ... valid when 1; thread_lock */
     struct pg_thread *next;  /* thread list, protected by thread_lock */
     struct pg_thread *prev;
 } pg_thread_t;

@@ -56,13 +56,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=_repeat_count, default=1, metavar="N",
                         help="run the program N times, each in a fresh process, recorded as one "
                              "group (diff and check then use the spread across the repeats)")
+    parser.add_argument("--no-memory", dest="memory", action="store_false",
+                        help="do not attribute memory allocations to functions")
+    parser.add_argument("--no-cpu", dest="cpu", action="store_false",
+                        help="do not attribute CPU time to functions (no CPU-time timers)")
+    parser.add_argument("--no-io", dest="io", action="store_false",
+                        help="do not attribute file and socket I/O to functions")
     parser.add_argument("--subprocess", action="store_true", default=None,
                         help="also profile Python programs the program starts with subprocess "
                              "(multiprocessing workers are always profiled)")
     parser.add_argument("--config", metavar="PATH",
                         help="read settings from this file instead of the discovered one")
     parser.set_defaults(builtins=None, exact_builtins=None, include_stdlib=None,
-                        correct_overhead=None, ignore=None, history=None)
+                        correct_overhead=None, ignore=None, history=None, memory=None,
+                        cpu=None, io=None)
     parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
     parser.add_argument("script", nargs="?", help="the script to run, followed by its arguments")
 
@@ -148,6 +155,9 @@ def execute(args: argparse.Namespace) -> int:
         "subprocess": args.subprocess,
         "history": args.history,
         "history_path": args.history_path,
+        "memory": args.memory,
+        "cpu": args.cpu,
+        "io": args.io,
     }, config=args.config, explicit_source="command line")
     try:
         target.prepare()

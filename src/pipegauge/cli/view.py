@@ -9,11 +9,12 @@ import sys
 
 from .._config import report_warnings, resolve
 from .._sides import profile_spec
-from .._stats import SORT_KEYS, resolve_sort_key
+from .._stats import RESOURCE_SORT_KEYS, SORT_KEYS, resolve_sort_key
 from ..renderers._text import Style
 from ..renderers.charts import DEFAULT_TOP, render_charts
 from .._stage_report import stage_report
 from ..renderers.header import render_header
+from ..renderers.resources import render_resources
 from ..renderers.stages import render_stages
 from ..renderers.table import render_table
 from ..renderers.tree import render_tree
@@ -28,7 +29,9 @@ HELP = "show a run as a table of functions or a call tree, with bar charts"
 DESCRIPTION = """\
 Show a run: with --flat (the default) a pstats-like table (ncalls as
 "calls/primitive" when recursive, tottime, cumtime, and the p50, p95 and max
-of a call's total time, a bar of the share of self time), or with --tree the
+of a call's total time, a bar of the share of self time), with --resources
+(or a resource --sort key) the table's resource columns (CPU, off-CPU share,
+memory allocated, net and peak, I/O bytes when recorded), or with --tree the
 call tree with each path's share of the run. --charts adds bar charts of the
 top functions by self time, total time, calls and memory (memory only when
 the run recorded it). --diff BASE adds the diff table against another run
@@ -83,6 +86,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     layout.add_argument("--stages", action="store_true",
                         help="show the pipeline stages: records, throughput, latency, own vs "
                              "waiting time, the bottleneck")
+    layout.add_argument("--resources", action="store_true",
+                        help="show the table with resource columns: cumtime, cpu, off-CPU %%, memory "
+                             "allocated, net and peak, I/O bytes (also chosen by a resource --sort key)")
     parser.add_argument("--charts", action="store_true",
                         help="add bar charts of the top functions by self time, total time, calls and memory")
     parser.add_argument("--min-percent", type=_percent, default=None, metavar="P",
@@ -141,6 +147,12 @@ def execute(args: argparse.Namespace) -> int:
             cwd=cwd, min_percent=settings["min_percent"], max_depth=args.max_depth,
             pattern=args.filter, style=style,
         ))
+    elif args.resources or (resolve_sort_key(args.sort) in RESOURCE_SORT_KEYS and not args.flat):
+        limit = DEFAULT_LIMIT if args.limit is None else args.limit
+        if settings["min_time_ms"] > 0:
+            stats = [item for item in stats if item.total_time * 1e3 >= settings["min_time_ms"]]
+        output.append(render_resources(stats, cwd=cwd, limit=limit or None, pattern=args.filter,
+                                       style=style))
     else:
         limit = DEFAULT_LIMIT if args.limit is None else args.limit
         if settings["min_time_ms"] > 0:

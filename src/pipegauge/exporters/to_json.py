@@ -61,16 +61,36 @@ def _function(profile: _core.Profile, index: int, record: tuple[Any, ...]) -> di
     }
 
 
+def _metric_tables(profile: _core.Profile) -> tuple[list[dict[str, Any]], list[list[tuple[int, int]]],
+                                                  list[list[tuple[int, int]]]]:
+    """(metric descriptions, per-metric function pairs, per-metric node pairs)."""
+    described = [{"name": name, "unit": unit, "merge": merge} for name, unit, merge in profile.metrics()]
+    functions = [profile.function_metric(i) for i in range(len(described))]
+    nodes = [profile.node_metric(i) for i in range(len(described))]
+    return described, functions, nodes
+
+
+def _values(described: list[dict[str, Any]], tables: list[list[tuple[int, int]]],
+            index: int) -> dict[str, dict[str, int]]:
+    """{metric name: {"self": exclusive, "total": inclusive}} of one function or node."""
+    return {metric["name"]: {"self": int(table[index][0]), "total": int(table[index][1])}
+            for metric, table in zip(described, tables)}
+
+
 def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]:
-    return {
+    described, function_values, node_values = _metric_tables(profile)
+    functions = [_function(profile, index, record) for index, record in enumerate(profile.functions(correct))]
+    for function in functions:
+        function["metrics"] = _values(described, function_values, function["index"])
+    document = {
         "schema": JSON_SCHEMA,
         "version": JSON_VERSION,
         "profile_format": list(_core.FORMAT_VERSION),
         "overhead_corrected": correct,
         "meta": profile.meta,
         "run": {key: _number(value) for key, value in profile.run.items()},
-        "functions": [_function(profile, index, record)
-                      for index, record in enumerate(profile.functions(correct))],
+        "metrics": described,
+        "functions": functions,
         "nodes": [
             {
                 "index": index,
@@ -81,6 +101,7 @@ def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]
                 "total_ns": _number(inclusive_ns),
                 "self_ns": _number(exclusive_ns),
                 "recursive": bool(recursive),
+                "metrics": _values(described, node_values, index),
             }
             for index, (parent, func, calls, exc_exits, inclusive_ns, exclusive_ns, recursive)
             in enumerate(node[:7] for node in profile.nodes(correct))
@@ -99,6 +120,7 @@ def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]
         "processes": process_list(profile),
         "stages": stage_report(profile).to_json(),
     }
+    return document
 
 
 PROCESS_STATES = ("finished", "lost", "running")

@@ -28,6 +28,18 @@ def _program(meta: dict[str, str]) -> str:
     return meta.get("name", "?")
 
 
+def _process_rows(info: dict[str, float]) -> list[tuple[str, str]]:
+    """Process CPU and peak RSS, when the run recorded them."""
+    if "cpu_ns" not in info:
+        return []
+    text = (f"{format_duration_s(info['cpu_ns'] * 1e-9)} CPU "
+            f"({format_duration_s(info.get('cpu_user_ns', 0.0) * 1e-9)} user, "
+            f"{format_duration_s(info.get('cpu_sys_ns', 0.0) * 1e-9)} system)")
+    if "peak_rss" in info:
+        text += f", peak RSS {format_bytes(info['peak_rss'])}"
+    return [("process", text)]
+
+
 def render_header(run: Run, *, corrected: bool, style: Style) -> str:
     meta = run.meta
     info = run.run_info
@@ -45,6 +57,7 @@ def render_header(run: Run, *, corrected: bool, style: Style) -> str:
         ("overhead", f"~{format_duration_s(overhead.estimate)} estimated ({format_percent(overhead.fraction)} "
                      f"of the run, {overhead.event_cost_ns:.0f} ns/event)"),
         ("profiler", f"memory {format_bytes(overhead.profiler_memory)}"),
+        *_process_rows(info),
         ("times", "corrected for the profiler's overhead (--no-correct shows raw times)" if corrected
                   else "raw, not corrected for the profiler's overhead"),
     ]

@@ -107,6 +107,54 @@ def _rounded(records: list[tuple], float_fields: range) -> list[tuple]:
                   for index, value in enumerate(record)) for record in records]
 
 
+def _metric_pairs(profile: _core.Profile, name: str, *, nodes: bool) -> list[tuple[int, int]] | None:
+    """(exclusive, inclusive) per function (or node) of a metric, None when absent."""
+    names = [metric[0] for metric in profile.metrics()]
+    if name not in names:
+        return None
+    index = names.index(name)
+    return profile.node_metric(index) if nodes else profile.function_metric(index)
+
+
+def _function_resources(profile: _core.Profile, tree: _core.Profile,
+                        all_functions: list[tuple]) -> dict[str, list[int]]:
+    """Optional function columns the page draws when present: cpu and offcpu
+    (ns, callees included), mem (bytes allocated, callees included), io
+    (bytes read + written). Rows past the profile's functions ("[other]")
+    come from the pruned tree."""
+    def column(name: str) -> list[int] | None:
+        exact = _metric_pairs(profile, name, nodes=False)
+        if exact is None:
+            return None
+        extra = _metric_pairs(tree, name, nodes=False) or []
+        pairs = exact + extra[len(exact):len(all_functions)]
+        return [int(total) for _own, total in pairs]
+
+    columns: dict[str, list[int]] = {}
+    cpu = column("cpu.ns")
+    if cpu is not None:
+        columns["cpu"] = cpu
+        columns["offcpu"] = [max(0, round(record[8]) - value) for record, value in zip(all_functions, cpu)]
+    mem = column("mem.alloc_bytes")
+    if mem is not None:
+        columns["mem"] = mem
+    read, written = column("io.read_bytes"), column("io.write_bytes")
+    if read is not None or written is not None:
+        zeros = [0] * len(all_functions)
+        columns["io"] = [a + b for a, b in zip(read or zeros, written or zeros)]
+    return columns
+
+
+def _node_resources(tree: _core.Profile) -> dict[str, list[int]]:
+    """Optional node columns for the flame graph: own cpu (ns) and alloc (bytes)."""
+    columns: dict[str, list[int]] = {}
+    for key, name in (("cpu", "cpu.ns"), ("alloc", "mem.alloc_bytes")):
+        pairs = _metric_pairs(tree, name, nodes=True)
+        if pairs is not None:
+            columns[key] = [int(own) for own, _total in pairs]
+    return columns
+
+
 def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
     """The JSON the page reads. Functions come from the whole profile (exact);
     the call tree from a pruned copy when it has more than max_nodes nodes."""
@@ -126,6 +174,8 @@ def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
     all_functions = functions + tree_functions[len(functions):]
     function_columns = _columns(_rounded(all_functions, range(7, 16)), _FUNCTION_FIELDS)
     node_columns = _columns(_rounded(tree.nodes(correct), range(4, 6)), _NODE_FIELDS)
+    function_columns.update(_function_resources(profile, tree, all_functions))
+    node_columns.update(_node_resources(tree))
     data = {
         "version": DATA_VERSION,
         "header": _header(run, profile),
