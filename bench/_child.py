@@ -99,6 +99,18 @@ def make_profiler(name: str) -> Profiler:
         return make_pipegauge()
     if name == "pipegauge-exact":  # builtins watched at every call site (3.12+ differs)
         return make_pipegauge(exact_builtins=True)
+    if name == "pipegauge-nomem":  # without memory attribution: its cost is the difference
+        return make_pipegauge(memory=False)
+    if name == "pipegauge-timeonly":  # neither memory nor CPU attribution
+        return make_pipegauge(memory=False, cpu=False)
+    if name == "tracemalloc":  # the stdlib's allocation tracer, one frame per trace
+        import tracemalloc
+
+        def stop_tracemalloc() -> dict[str, Any]:
+            tracemalloc.stop()
+            return {}
+
+        return (lambda: tracemalloc.start(1)), stop_tracemalloc
     raise SystemExit(f"unknown profiler {name!r}")
 
 

@@ -48,7 +48,9 @@ from workloads import DESCRIPTIONS, WORKLOADS  # noqa: E402
 
 DEFAULT_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 PROFILERS = ("none", "cProfile", "pyinstrument", "yappi", "pipegauge")
-EXTRA_PROFILERS = ("pipegauge-exact",)  # on request: pipegauge(exact_builtins=True)
+# on request: pipegauge(exact_builtins=True); pipegauge without memory
+# attribution, without memory and CPU; the stdlib's tracemalloc
+EXTRA_PROFILERS = ("pipegauge-exact", "pipegauge-nomem", "pipegauge-timeonly", "tracemalloc")
 THIRD_PARTY = ("pyinstrument", "yappi")
 STAMP_FILE = ".pipegauge-source-hash"
 

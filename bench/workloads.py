@@ -213,12 +213,34 @@ def allocation_heavy(scale: float = 1.0) -> int:
     return checksum
 
 
+# --- memory_heavy: allocation and release in few calls ---------------------
+
+
+def memory_heavy(scale: float = 1.0) -> int:
+    """Allocation-dominated: per round ~20k small objects (tuples, dicts,
+    strings), lists grown by append (reallocations), 200 buffers of 1-64 KiB;
+    a third of the round's objects survive into the next round. Few Python
+    calls, so the allocator hooks, not the tracer, decide the overhead."""
+    checksum = 0
+    survivors: list[object] = []
+    for round_ in range(max(1, round(60 * scale))):
+        items = [(i, str(i), {"k": i}) for i in range(6000)]
+        grown: list[int] = []
+        for i in range(6000):
+            grown.append(i * round_)
+        buffers = [bytes(1024 * (1 + (i * 37 + round_) % 64)) for i in range(200)]
+        survivors = items[::3] + [buffers[round_ % 200]]
+        checksum += len(items) + len(grown) + sum(len(b) for b in buffers) + len(survivors)
+    return checksum
+
+
 WORKLOADS: dict[str, Callable[[float], int]] = {
     "call_heavy": call_heavy,
     "method_heavy": method_heavy,
     "pipeline": pipeline,
     "numeric_loop": numeric_loop,
     "allocation_heavy": allocation_heavy,
+    "memory_heavy": memory_heavy,
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -227,4 +249,5 @@ DESCRIPTIONS: dict[str, str] = {
     "pipeline": "source->parse->filter->enrich->sink generators, 200k records",
     "numeric_loop": "1.2M-iteration arithmetic loop, one call per 1000 iterations",
     "allocation_heavy": "building dicts, lists, tuples and strings",
+    "memory_heavy": "allocation-dominated: small objects, appends, 1-64 KiB buffers, few calls",
 }

@@ -1,23 +1,38 @@
 /* Memory attribution (see pg_memory.h).
  *
- * Sizes of frees: a free passes only the pointer, so every block allocated
- * while profiling is recorded in an open-addressing table pointer -> size
- * (linear probing, deletion by backward shift, so no tombstones; grown at
- * half load). Two tables: one for the MEM and OBJ domains, protected by the
- * GIL, so the common path takes no lock; one for RAW, whose callers may not
- * hold the GIL, protected by raw_lock. Each table is capped at
- * TABLE_MAX_SLOTS (16 bytes a slot): past that, new blocks are passed on
- * unrecorded and counted in "untracked", so the profiler's memory stays
- * bounded whatever the number of live objects. NumPy passes the size to its
- * free, so its blocks need no table.
+ * What is exact and what is sampled. Bytes allocated and allocation counts
+ * are exact: the wrapper sees every request and its size. Frees pass only
+ * a pointer, so freed bytes (hence net bytes) and the live level behind
+ * peak-during need each block's size at its free. Looking every block up
+ * in a table costs a cache miss per allocation and per free (measured: 2x
+ * on an allocation-heavy workload), so:
+ * - blocks over SMALL_BLOCK bytes (pymalloc's own limit: they come from
+ *   malloc, which costs far more than a lookup) are recorded exactly;
+ * - smaller blocks are sampled: one block per SAMPLE_BYTES (on average) of
+ *   small allocations of a thread is recorded with weight SAMPLE_BYTES,
+ *   so each small block counts in expectation with its own size (the
+ *   estimate is unbiased; its error shrinks with the number of samples, a
+ *   few percent over a few MiB of small objects).
+ * A free first asks a filter of small counters (one byte per hash bucket,
+ * FILTER_SLOTS bytes, cache-resident) whether the block may be recorded;
+ * only then does it look in the table. The live level moves by recorded
+ * sizes and weights, so net and peak of small objects are estimates while
+ * large blocks (the 100 MB array, the 1 MB buffers) are exact.
  *
- * Double counting: pymalloc serves large requests of the MEM/OBJ domains
- * from RAW. The MEM/OBJ wrappers set the thread-local in_wrapper while the
- * wrapped allocator runs, and the RAW wrapper then passes the request on
- * without counting it. The same flag is the RAW wrapper's reentrancy guard.
+ * Tables: open addressing, pointer -> recorded size, linear probing,
+ * deletion by backward shift, grown at half load, capped at TABLE_MAX_SLOTS
+ * (past the cap, blocks go unrecorded and are counted in "untracked", so
+ * the profiler's memory stays bounded). One table for the MEM and OBJ
+ * domains, protected by the GIL (no lock on the common path); one for RAW,
+ * whose callers may not hold the GIL, protected by raw_lock (its filter is
+ * read without the lock: a block is recorded before its address can reach
+ * another thread, through whatever handed it over). NumPy passes sizes to
+ * its free, so its blocks need no table and are all exact.
  *
- * Per thread: pg_thread_t.mem_live (allocated minus freed while profiled)
- * drives peak-during through pg_tracer_acc_level.
+ * Double counting: pymalloc serves large MEM/OBJ requests from RAW. The
+ * MEM/OBJ wrappers set the thread-local in_wrapper while the wrapped
+ * allocator runs, and the RAW wrapper then passes the request on without
+ * counting it. The same flag is the RAW wrapper's reentrancy guard.
  */
 #include "pg_memory.h"
 
@@ -29,12 +44,15 @@
 #include "pg_error.h"
 #include "pg_tracer.h"
 
+#define SMALL_BLOCK 512u           /* larger blocks are recorded exactly */
+#define SAMPLE_BYTES 65536u        /* mean small bytes between two samples */
+#define FILTER_SLOTS (1u << 17)    /* filter counters per table (bytes) */
 #define TABLE_MIN_SLOTS 4096u
 #define TABLE_MAX_SLOTS (1u << 22) /* 64 MiB per table at most */
 
 typedef struct mem_slot {
     uintptr_t key; /* block address; 0 = empty */
-    uint64_t size; /* bytes requested */
+    uint64_t size; /* recorded size: bytes requested, or a sample's weight */
 } mem_slot_t;
 
 typedef struct mem_table {
@@ -42,6 +60,8 @@ typedef struct mem_table {
     size_t mask;       /* slot count - 1 */
     size_t count;      /* keys stored */
     unsigned shift;    /* 64 - log2(slot count), for the hash */
+    uint8_t *filter;   /* owned, FILTER_SLOTS counters of keys per bucket;
+                          255 sticks (never decremented) */
 } mem_table_t;
 
 static mem_table_t object_table;                           /* MEM + OBJ: the GIL */
@@ -49,15 +69,29 @@ static mem_table_t raw_table;                              /* RAW: raw_lock */
 static pthread_mutex_t raw_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t untracked;                                 /* relaxed atomics */
 
-static __thread int in_wrapper __attribute__((tls_model("initial-exec")));
+/* Thread-local, initial-exec: no call to reach them from a hook. */
+#define PG_TLS __thread __attribute__((tls_model("initial-exec")))
+static PG_TLS int in_wrapper;         /* inside a MEM/OBJ/NumPy wrapper */
+static PG_TLS int64_t sample_left;    /* small bytes until the next sample */
+static PG_TLS uint64_t sample_random; /* xorshift state; 0 = unseeded */
 
 static PyMemAllocatorEx previous[3]; /* by domain; valid once installed */
 static int installed;                /* our wrappers are in place (GIL) */
 static volatile int counting;        /* 1 while a session attributes memory */
 
+/* Home slot of a block. Within a 1 MiB chunk of addresses, neighbouring
+ * blocks get neighbouring slots (allocators hand out blocks in address
+ * order, so a burst touches a few cache lines of the table); chunks are
+ * scattered by a multiplicative hash of their number. */
 static size_t slot_of(const mem_table_t *table, uintptr_t key)
 {
-    return (size_t)(((uint64_t)key * 0x9e3779b97f4a7c15ull) >> table->shift);
+    uint64_t chunk = ((uint64_t)key >> 20) * 0x9e3779b97f4a7c15ull;
+    return (size_t)(((uint64_t)key >> 4) + (chunk >> table->shift)) & table->mask;
+}
+
+static size_t filter_of(uintptr_t key)
+{
+    return (size_t)(((uint64_t)key >> 4) * 0x9e3779b97f4a7c15ull >> 47) & (FILTER_SLOTS - 1);
 }
 
 static int table_init(mem_table_t *table, size_t slots)
@@ -72,12 +106,31 @@ static int table_init(mem_table_t *table, size_t slots)
     return PG_OK;
 }
 
-static void table_release(mem_table_t *table)
+/* Empty the table for a session. The filter, once allocated, is kept for
+ * the life of the process and only cleared: RAW wrappers read it without
+ * the lock, so it must never be freed under them. */
+static int table_start(mem_table_t *table)
 {
     free(table->slots);
-    memset(table, 0, sizeof *table);
+    table->slots = NULL;
+    if (table->filter)
+        memset(table->filter, 0, FILTER_SLOTS);
+    else if (!(table->filter = calloc(FILTER_SLOTS, 1)))
+        return PG_ERR_NOMEM;
+    return table_init(table, TABLE_MIN_SLOTS);
 }
 
+/* End of a session: the slots go, the filter is cleared (see table_start). */
+static void table_stop(mem_table_t *table)
+{
+    free(table->slots);
+    table->slots = NULL;
+    table->count = 0;
+    if (table->filter)
+        memset(table->filter, 0, FILTER_SLOTS);
+}
+
+/* Store without filter bookkeeping (the caller did it, or is rehashing). */
 static void table_put(mem_table_t *table, uintptr_t key, uint64_t size)
 {
     size_t at = slot_of(table, key);
@@ -95,7 +148,7 @@ static int table_grow(mem_table_t *table)
     size_t slots = table->mask + 1;
     if (slots >= TABLE_MAX_SLOTS)
         return 0;
-    mem_table_t bigger;
+    mem_table_t bigger = *table;
     if (table_init(&bigger, slots * 2) < 0)
         return 0;
     for (size_t i = 0; i < slots; i++)
@@ -106,7 +159,7 @@ static int table_grow(mem_table_t *table)
     return 1;
 }
 
-/* Record a block; returns 0 when it could not be recorded. */
+/* Record a block; 0 when it could not be recorded. */
 static int table_insert(mem_table_t *table, void *pointer, uint64_t size)
 {
     if (!table->slots)
@@ -115,16 +168,27 @@ static int table_insert(mem_table_t *table, void *pointer, uint64_t size)
         __atomic_fetch_add(&untracked, 1, __ATOMIC_RELAXED);
         return 0;
     }
+    uint8_t *counter = &table->filter[filter_of((uintptr_t)pointer)];
+    uint8_t seen = __atomic_load_n(counter, __ATOMIC_RELAXED);
+    if (seen < 255)
+        __atomic_store_n(counter, (uint8_t)(seen + 1), __ATOMIC_RELAXED);
     table_put(table, (uintptr_t)pointer, size);
     return 1;
 }
 
-/* Forget a block: its size, or 0 when unknown. Backward-shift deletion
- * keeps every remaining key reachable from its home slot. */
+/* 0 when pointer is certainly not recorded (no lock needed). */
+static int table_may_hold(const mem_table_t *table, const void *pointer)
+{
+    const uint8_t *filter = table->filter;
+    return filter && __atomic_load_n(&filter[filter_of((uintptr_t)pointer)], __ATOMIC_RELAXED);
+}
+
+/* Forget a block: its recorded size, or 0 when it is not recorded.
+ * Backward-shift deletion keeps every remaining key reachable. */
 static uint64_t table_remove(mem_table_t *table, void *pointer)
 {
     uintptr_t key = (uintptr_t)pointer;
-    if (!table->slots || !key)
+    if (!table->slots || !key || !table_may_hold(table, pointer))
         return 0;
     size_t at = slot_of(table, key);
     while (table->slots[at].key != key) {
@@ -145,12 +209,33 @@ static uint64_t table_remove(mem_table_t *table, void *pointer)
     }
     table->slots[hole].key = 0;
     table->count--;
+    uint8_t *counter = &table->filter[filter_of(key)];
+    uint8_t seen = __atomic_load_n(counter, __ATOMIC_RELAXED);
+    if (seen < 255)
+        __atomic_store_n(counter, (uint8_t)(seen - 1), __ATOMIC_RELAXED);
     return size;
 }
 
-/* Charge an allocation of alloc bytes and a free of freed bytes (one of
- * them usually 0) to the calling thread. Own thread only; no GIL needed. */
-static void account(uint64_t alloc, uint64_t freed, int new_block)
+/* The weight to record a block of size bytes with: its size when large,
+ * SAMPLE_BYTES when it is a sampled small block, 0 when not sampled. */
+static uint64_t record_weight(uint64_t size)
+{
+    if (size > SMALL_BLOCK)
+        return size;
+    if ((sample_left -= (int64_t)size) > 0)
+        return 0;
+    uint64_t x = sample_random ? sample_random : (uint64_t)(uintptr_t)&sample_random | 1;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    sample_random = x;
+    /* next gap uniform in [S/2, 3S/2): mean S, no aliasing with loops */
+    sample_left += (int64_t)(SAMPLE_BYTES / 2 + x % SAMPLE_BYTES);
+    return SAMPLE_BYTES;
+}
+
+/* Charge to the calling thread: allocated bytes (exact), one more block
+ * when new_block, and a live-level change of up - down (recorded sizes and
+ * weights; down is also the freed bytes). Own thread only, no GIL needed. */
+static void account(uint64_t allocated, int new_block, uint64_t up, uint64_t down)
 {
     pg_thread_t *thread = pg_thread_current;
     uint32_t *mask;
@@ -158,13 +243,13 @@ static void account(uint64_t alloc, uint64_t freed, int new_block)
     if (!acc)
         return;
     int64_t before = thread->mem_live;
-    int64_t after = before + (int64_t)alloc - (int64_t)freed;
+    int64_t after = before + (int64_t)up - (int64_t)down;
     thread->mem_live = after;
-    thread->mem_allocated += alloc;
+    thread->mem_allocated += allocated;
     uint32_t bits = *mask;
-    if (alloc) {
+    if (allocated) {
         uint32_t bit = 1u << PG_ACC_MEM_ALLOC_BYTES;
-        acc[PG_ACC_MEM_ALLOC_BYTES] = (bits & bit ? acc[PG_ACC_MEM_ALLOC_BYTES] : 0) + alloc;
+        acc[PG_ACC_MEM_ALLOC_BYTES] = (bits & bit ? acc[PG_ACC_MEM_ALLOC_BYTES] : 0) + allocated;
         bits |= bit;
     }
     if (new_block) {
@@ -172,34 +257,24 @@ static void account(uint64_t alloc, uint64_t freed, int new_block)
         acc[PG_ACC_MEM_ALLOC_COUNT] = (bits & bit ? acc[PG_ACC_MEM_ALLOC_COUNT] : 0) + 1;
         bits |= bit;
     }
-    if (freed) {
+    if (down) {
         uint32_t bit = 1u << PG_ACC_MEM_FREED_BYTES;
-        acc[PG_ACC_MEM_FREED_BYTES] = (bits & bit ? acc[PG_ACC_MEM_FREED_BYTES] : 0) + freed;
+        acc[PG_ACC_MEM_FREED_BYTES] = (bits & bit ? acc[PG_ACC_MEM_FREED_BYTES] : 0) + down;
         bits |= bit;
     }
     *mask = bits;
-    pg_tracer_acc_level(thread, before, after);
+    if (up != down)
+        pg_tracer_acc_level(thread, before, after);
 }
 
-/* A block of size bytes appeared at pointer (table: where to record it). */
-static void on_alloc(mem_table_t *table, void *pointer, uint64_t size)
+/* A block of size bytes appeared at pointer (table: where to record it);
+ * old_weight: what the block it replaces (realloc) was recorded with. */
+static void on_alloc(mem_table_t *table, void *pointer, uint64_t size, uint64_t old_weight)
 {
-    if (table_insert(table, pointer, size))
-        account(size, 0, 1);
-}
-
-/* A block recorded at old_size bytes (0: unknown, so a new block) now
- * holds size bytes; recorded: whether the new size is in the table. */
-static void on_resize(int recorded, uint64_t old_size, uint64_t size)
-{
-    if (!recorded) /* its free will not be seen: settle the old block */
-        account(0, old_size, 0);
-    else if (!old_size)
-        account(size, 0, 1);
-    else if (size >= old_size)
-        account(size - old_size, 0, 0);
-    else
-        account(0, old_size - size, 0);
+    uint64_t weight = record_weight(size);
+    if (weight && !table_insert(table, pointer, weight))
+        weight = 0;
+    account(size, 1, weight, old_weight);
 }
 
 /* ---- MEM and OBJ domains: the GIL is held ---- */
@@ -211,7 +286,7 @@ static void *object_malloc(void *ctx, size_t size)
     void *pointer = wrapped->malloc(wrapped->ctx, size);
     in_wrapper--;
     if (pointer && counting)
-        on_alloc(&object_table, pointer, size);
+        on_alloc(&object_table, pointer, size, 0);
     return pointer;
 }
 
@@ -222,24 +297,25 @@ static void *object_calloc(void *ctx, size_t count, size_t size)
     void *pointer = wrapped->calloc(wrapped->ctx, count, size);
     in_wrapper--;
     if (pointer && counting)
-        on_alloc(&object_table, pointer, (uint64_t)count * size);
+        on_alloc(&object_table, pointer, (uint64_t)count * size, 0);
     return pointer;
 }
 
+/* A realloc counts as allocating the new size and freeing the old block. */
 static void *object_realloc(void *ctx, void *old, size_t size)
 {
     PyMemAllocatorEx *wrapped = ctx;
-    uint64_t old_size = counting ? table_remove(&object_table, old) : 0;
+    uint64_t old_weight = counting ? table_remove(&object_table, old) : 0;
     in_wrapper++;
     void *pointer = wrapped->realloc(wrapped->ctx, old, size);
     in_wrapper--;
     if (!pointer) {
-        if (old_size) /* the old block lives on */
-            table_put(&object_table, (uintptr_t)old, old_size);
+        if (old_weight) /* the old block lives on */
+            table_insert(&object_table, old, old_weight);
         return NULL;
     }
     if (counting)
-        on_resize(table_insert(&object_table, pointer, size), old_size, size);
+        on_alloc(&object_table, pointer, size, old_weight);
     return pointer;
 }
 
@@ -247,9 +323,9 @@ static void object_free(void *ctx, void *pointer)
 {
     PyMemAllocatorEx *wrapped = ctx;
     if (pointer && counting) {
-        uint64_t size = table_remove(&object_table, pointer);
-        if (size)
-            account(0, size, 0);
+        uint64_t weight = table_remove(&object_table, pointer);
+        if (weight)
+            account(0, 0, 0, weight);
     }
     in_wrapper++;
     wrapped->free(wrapped->ctx, pointer);
@@ -258,6 +334,28 @@ static void object_free(void *ctx, void *pointer)
 
 /* ---- RAW domain: maybe without the GIL; no Python API here ---- */
 
+static void raw_record(void *pointer, uint64_t size, uint64_t old_weight)
+{
+    uint64_t weight = record_weight(size);
+    if (weight) {
+        pthread_mutex_lock(&raw_lock);
+        if (!table_insert(&raw_table, pointer, weight))
+            weight = 0;
+        pthread_mutex_unlock(&raw_lock);
+    }
+    account(size, 1, weight, old_weight);
+}
+
+static uint64_t raw_forget(void *pointer)
+{
+    if (!table_may_hold(&raw_table, pointer))
+        return 0;
+    pthread_mutex_lock(&raw_lock);
+    uint64_t weight = table_remove(&raw_table, pointer);
+    pthread_mutex_unlock(&raw_lock);
+    return weight;
+}
+
 static void *raw_malloc(void *ctx, size_t size)
 {
     PyMemAllocatorEx *wrapped = ctx;
@@ -265,11 +363,7 @@ static void *raw_malloc(void *ctx, size_t size)
     if (!pointer || in_wrapper || !counting)
         return pointer;
     in_wrapper++;
-    pthread_mutex_lock(&raw_lock);
-    int recorded = table_insert(&raw_table, pointer, size);
-    pthread_mutex_unlock(&raw_lock);
-    if (recorded)
-        account(size, 0, 1);
+    raw_record(pointer, size, 0);
     in_wrapper--;
     return pointer;
 }
@@ -281,11 +375,7 @@ static void *raw_calloc(void *ctx, size_t count, size_t size)
     if (!pointer || in_wrapper || !counting)
         return pointer;
     in_wrapper++;
-    pthread_mutex_lock(&raw_lock);
-    int recorded = table_insert(&raw_table, pointer, (uint64_t)count * size);
-    pthread_mutex_unlock(&raw_lock);
-    if (recorded)
-        account((uint64_t)count * size, 0, 1);
+    raw_record(pointer, (uint64_t)count * size, 0);
     in_wrapper--;
     return pointer;
 }
@@ -296,19 +386,17 @@ static void *raw_realloc(void *ctx, void *old, size_t size)
     if (in_wrapper || !counting)
         return wrapped->realloc(wrapped->ctx, old, size);
     in_wrapper++;
-    /* The lock is held across the call so that no other thread can be
-     * given old's address (freed by realloc) and record it first. */
-    pthread_mutex_lock(&raw_lock);
-    uint64_t old_size = table_remove(&raw_table, old);
+    /* Forgotten before the call: once realloc returns, another thread may
+     * be given old's address and record it. */
+    uint64_t old_weight = old ? raw_forget(old) : 0;
     void *pointer = wrapped->realloc(wrapped->ctx, old, size);
-    int recorded = 0;
-    if (!pointer && old_size)
-        table_put(&raw_table, (uintptr_t)old, old_size);
-    else if (pointer)
-        recorded = table_insert(&raw_table, pointer, size);
-    pthread_mutex_unlock(&raw_lock);
-    if (pointer)
-        on_resize(recorded, old_size, size);
+    if (!pointer && old_weight) {
+        pthread_mutex_lock(&raw_lock);
+        table_insert(&raw_table, old, old_weight);
+        pthread_mutex_unlock(&raw_lock);
+    } else if (pointer) {
+        raw_record(pointer, size, old_weight);
+    }
     in_wrapper--;
     return pointer;
 }
@@ -318,11 +406,9 @@ static void raw_free(void *ctx, void *pointer)
     PyMemAllocatorEx *wrapped = ctx;
     if (pointer && !in_wrapper && counting) {
         in_wrapper++;
-        pthread_mutex_lock(&raw_lock);
-        uint64_t size = table_remove(&raw_table, pointer);
-        pthread_mutex_unlock(&raw_lock);
-        if (size)
-            account(0, size, 0);
+        uint64_t weight = raw_forget(pointer);
+        if (weight)
+            account(0, 0, 0, weight);
         in_wrapper--;
     }
     wrapped->free(wrapped->ctx, pointer);
@@ -360,7 +446,7 @@ static void *numpy_malloc(void *ctx, size_t size)
     void *pointer = numpy_wrapped.malloc(ctx, size);
     in_wrapper--;
     if (pointer && counting)
-        account(size, 0, 1);
+        account(size, 1, size, 0);
     return pointer;
 }
 
@@ -370,7 +456,7 @@ static void *numpy_calloc(void *ctx, size_t count, size_t size)
     void *pointer = numpy_wrapped.calloc(ctx, count, size);
     in_wrapper--;
     if (pointer && counting)
-        account((uint64_t)count * size, 0, 1);
+        account((uint64_t)count * size, 1, (uint64_t)count * size, 0);
     return pointer;
 }
 
@@ -380,14 +466,14 @@ static void *numpy_realloc(void *ctx, void *old, size_t size)
     void *pointer = numpy_wrapped.realloc(ctx, old, size);
     in_wrapper--;
     if (pointer && counting)
-        account(size, 0, 1);
+        account(size, 1, size, 0);
     return pointer;
 }
 
 static void numpy_free(void *ctx, void *pointer, size_t size)
 {
     if (pointer && counting)
-        account(0, size, 0);
+        account(0, 0, 0, size);
     in_wrapper++;
     numpy_wrapped.free(ctx, pointer, size);
     in_wrapper--;
@@ -470,11 +556,9 @@ int pg_memory_start(void)
     if (rc < 0)
         return rc;
     pthread_mutex_lock(&raw_lock);
-    table_release(&raw_table);
-    rc = table_init(&raw_table, TABLE_MIN_SLOTS);
+    rc = table_start(&raw_table);
     pthread_mutex_unlock(&raw_lock);
-    table_release(&object_table);
-    if (rc < 0 || (rc = table_init(&object_table, TABLE_MIN_SLOTS)) < 0)
+    if (rc < 0 || (rc = table_start(&object_table)) < 0)
         return rc;
     untracked = 0;
     if (!installed) {
@@ -521,9 +605,9 @@ void pg_memory_stop(void)
     }
     /* A wrapper still running (RAW in another thread, under raw_lock) sees
      * an empty table and records nothing. */
-    table_release(&object_table);
+    table_stop(&object_table);
     pthread_mutex_lock(&raw_lock);
-    table_release(&raw_table);
+    table_stop(&raw_table);
     pthread_mutex_unlock(&raw_lock);
 }
 
@@ -540,9 +624,10 @@ uint64_t pg_memory_untracked(void)
 
 uint64_t pg_memory_overhead(void)
 {
-    uint64_t bytes = object_table.slots ? (object_table.mask + 1) * sizeof(mem_slot_t) : 0;
+    uint64_t bytes = object_table.slots ? (object_table.mask + 1) * sizeof(mem_slot_t) +
+                                              FILTER_SLOTS : 0;
     pthread_mutex_lock(&raw_lock);
-    bytes += raw_table.slots ? (raw_table.mask + 1) * sizeof(mem_slot_t) : 0;
+    bytes += raw_table.slots ? (raw_table.mask + 1) * sizeof(mem_slot_t) + FILTER_SLOTS : 0;
     pthread_mutex_unlock(&raw_lock);
     return bytes;
 }
