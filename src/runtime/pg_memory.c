@@ -14,7 +14,7 @@
  *   estimate is unbiased; its error shrinks with the number of samples, a
  *   few percent over a few MiB of small objects).
  * A free first asks a filter of small counters (one byte per hash bucket,
- * FILTER_SLOTS bytes, cache-resident) whether the block may be recorded;
+ * FILTER_SLOTS bytes, L1-resident) whether the block may be recorded;
  * only then does it look in the table. The live level moves by recorded
  * sizes and weights, so net and peak of small objects are estimates while
  * large blocks (the 100 MB array, the 1 MB buffers) are exact.
@@ -46,7 +46,7 @@
 
 #define SMALL_BLOCK 512u           /* larger blocks are recorded exactly */
 #define SAMPLE_BYTES 65536u        /* mean small bytes between two samples */
-#define FILTER_SLOTS (1u << 17)    /* filter counters per table (bytes) */
+#define FILTER_SLOTS (1u << 15)    /* filter counters per table (bytes): L1-sized */
 #define TABLE_MIN_SLOTS 4096u
 #define TABLE_MAX_SLOTS (1u << 22) /* 64 MiB per table at most */
 
@@ -91,7 +91,7 @@ static size_t slot_of(const mem_table_t *table, uintptr_t key)
 
 static size_t filter_of(uintptr_t key)
 {
-    return (size_t)(((uint64_t)key >> 4) * 0x9e3779b97f4a7c15ull >> 47) & (FILTER_SLOTS - 1);
+    return (size_t)(((uint64_t)key >> 4) * 0x9e3779b97f4a7c15ull >> 49) & (FILTER_SLOTS - 1);
 }
 
 static int table_init(mem_table_t *table, size_t slots)
