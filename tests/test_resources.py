@@ -240,3 +240,42 @@ def test_no_cpu_option_keeps_signals_untouched():
     assert "cpu.ns" not in [m[0] for m in run.profile.metrics()]
     assert "mem.alloc_bytes" in [m[0] for m in run.profile.metrics()]
     assert before == after
+
+
+def test_stop_while_threads_allocate_and_spin():
+    # GIVEN threads that allocate (large and small blocks, numpy buffers when
+    # available) and burn CPU without pause
+    import threading
+    import time
+
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a test dependency
+        np = None
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            blocks = [bytes(2000 + i) for i in range(50)] + [str(i) * 3 for i in range(200)]
+            if np is not None:
+                blocks.append(np.zeros(5000))
+            del blocks
+
+    workers = [threading.Thread(target=churn) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    try:
+        # WHEN sessions start and stop repeatedly while they run
+        for _ in range(5):
+            with pipegauge.profile() as run:
+                churn_until = time.perf_counter() + 0.05
+                while time.perf_counter() < churn_until:
+                    bytes(10_000)
+            # THEN every session ends with a consistent profile
+            names = [m[0] for m in run.profile.metrics()]
+            assert "mem.alloc_bytes" in names and "cpu.ns" in names
+            assert run.profile.node_metric(names.index("mem.alloc_bytes"))[0][1] > 0
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
