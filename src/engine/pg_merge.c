@@ -12,6 +12,7 @@ typedef struct merge {
     const pg_profile_t *src;
     double scale;       /* src units -> dst units */
     uint32_t *func_map; /* owned: src function index -> dst function index */
+    uint32_t *node_map; /* owned: src node index -> dst node index (merge_nodes) */
 } merge_t;
 
 static uint64_t scaled(const merge_t *merge, uint64_t value)
@@ -75,6 +76,7 @@ static int merge_nodes(merge_t *merge)
     uint32_t *node_map = malloc((size_t)src->node_count * sizeof *node_map);
     if (!node_map)
         return PG_ERR_NOMEM;
+    merge->node_map = node_map; /* kept for merge_metrics; freed by pg_profile_merge */
     int rc = PG_OK;
     node_map[0] = PG_ROOT;
     for (uint32_t i = 0; i < src->node_count; i++) {
@@ -95,7 +97,6 @@ static int merge_nodes(merge_t *merge)
         target->inclusive += scaled(merge, node->inclusive);
         target->exclusive += scaled(merge, node->exclusive);
     }
-    free(node_map);
     return rc;
 }
 
@@ -182,6 +183,33 @@ static int merge_stages(merge_t *merge)
     return rc;
 }
 
+/* Metrics by name, values by node path, combined by the metric's rule; a
+ * metric in time units is converted like times. A name whose unit or rule
+ * differs between the two profiles is refused (PG_ERR_ARG). */
+static int merge_metrics(merge_t *merge)
+{
+    const pg_profile_t *src = merge->src;
+    for (uint32_t m = 0; m < src->metric_count; m++) {
+        const pg_metric_t *metric = &src->metrics[m];
+        const char *unit = pg_strtab_get(&src->strings, metric->unit);
+        int64_t index = pg_profile_metric_intern(
+            merge->dst, pg_strtab_get(&src->strings, metric->name), unit, metric->merge);
+        if (index < 0)
+            return (int)index;
+        pg_metric_t *target = &merge->dst->metrics[index];
+        int time_units = strcmp(unit, "units") == 0;
+        for (uint32_t i = 0; i < src->node_count; i++) {
+            uint64_t value = metric->values[i];
+            if (!value)
+                continue;
+            uint32_t node = merge->node_map[i];
+            target->values[node] = pg_metric_combine(
+                target->merge, target->values[node], time_units ? scaled(merge, value) : value);
+        }
+    }
+    return PG_OK;
+}
+
 static int merge_run(merge_t *merge)
 {
     pg_run_stats_t *dst = &merge->dst->run;
@@ -218,6 +246,7 @@ static int (*const merge_steps[])(merge_t *merge) = {
     merge_stages, /* before merge_run: it needs dst's own run start */
     merge_run,
     merge_processes,
+    merge_metrics,
 };
 
 int pg_profile_merge(pg_profile_t *dst, const pg_profile_t *src)
@@ -232,5 +261,6 @@ int pg_profile_merge(pg_profile_t *dst, const pg_profile_t *src)
     for (size_t i = 0; rc == PG_OK && i < sizeof merge_steps / sizeof merge_steps[0]; i++)
         rc = merge_steps[i](&merge);
     free(merge.func_map);
+    free(merge.node_map);
     return rc;
 }

@@ -11,7 +11,10 @@
  * - pipeline stages (STGS/SSPN) by name, their counters added and latency
  *   histograms merged; src's spans appended on the merged run's time line
  *   (shifted by the difference of the two runs' starts);
- * - the process table (PRCS): src's entries are appended.
+ * - the process table (PRCS): src's entries are appended;
+ * - per-node metrics (RMET) by name, each value combined into the node of
+ *   the same call path by the metric's merge rule (sum or max); metrics in
+ *   time units are converted like times.
  * Metadata stays dst's. Times are converted from src's unit to dst's when
  * their ns_per_unit differ (each process calibrates its own clock); a
  * histogram bucket then moves to the bucket holding its scaled midpoint.

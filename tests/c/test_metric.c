@@ -1,6 +1,7 @@
 /* Per-node metrics: interning, charging, growth with the nodes, copy,
  * clear, aggregation (subtree, per function, recursion), prune. */
 #include "pg_aggregate.h"
+#include "pg_merge.h"
 #include "pg_profile.h"
 #include "pg_prune.h"
 #include "pg_test.h"
@@ -186,11 +187,54 @@ static void test_prune(void)
     pg_profile_release(&p);
 }
 
+/* Merge: metrics by name, values by call path, combined by rule; time
+ * units converted; a name with another unit refused. */
+static void test_merge(void)
+{
+    pg_profile_t a, b;
+    PG_CHECK_RC(pg_profile_init(&a), PG_OK);
+    PG_CHECK_RC(pg_profile_init(&b), PG_OK);
+    a.run.ns_per_unit = 1.0;
+    b.run.ns_per_unit = 2.0; /* b's units are twice as long */
+    uint32_t a_sum = (uint32_t)pg_profile_metric_intern(&a, "s", "bytes", PG_METRIC_SUM);
+    uint32_t a_main = child(&a, PG_ROOT, "main");
+    uint32_t a_leaf = child(&a, a_main, "leaf");
+    PG_CHECK_RC(pg_profile_metric_charge(&a, a_sum, a_leaf, 10), PG_OK);
+    uint32_t b_max = (uint32_t)pg_profile_metric_intern(&b, "m", "bytes", PG_METRIC_MAX);
+    uint32_t b_sum = (uint32_t)pg_profile_metric_intern(&b, "s", "bytes", PG_METRIC_SUM);
+    uint32_t b_time = (uint32_t)pg_profile_metric_intern(&b, "t", "units", PG_METRIC_SUM);
+    uint32_t b_main = child(&b, PG_ROOT, "main");
+    uint32_t b_leaf = child(&b, b_main, "leaf");
+    uint32_t b_other = child(&b, b_main, "other");
+    PG_CHECK_RC(pg_profile_metric_charge(&b, b_sum, b_leaf, 5), PG_OK);
+    PG_CHECK_RC(pg_profile_metric_charge(&b, b_sum, b_other, 7), PG_OK);
+    PG_CHECK_RC(pg_profile_metric_charge(&b, b_max, b_leaf, 99), PG_OK);
+    PG_CHECK_RC(pg_profile_metric_charge(&b, b_time, b_main, 21), PG_OK);
+    PG_CHECK_RC(pg_profile_merge(&a, &b), PG_OK);
+    PG_CHECK_U64(a.metric_count, 3);
+    int64_t m = pg_profile_metric_find(&a, "m"), t = pg_profile_metric_find(&a, "t");
+    PG_CHECK(m >= 0 && t >= 0);
+    PG_CHECK_U64(a.metrics[a_sum].values[a_leaf], 15);
+    uint32_t a_other = (uint32_t)pg_profile_node_child(&a, a_main, func(&a, "other"));
+    PG_CHECK_U64(a.metrics[a_sum].values[a_other], 7);
+    PG_CHECK_U64(a.metrics[m].values[a_leaf], 99);
+    PG_CHECK_U64(a.metrics[t].values[a_main], 42);
+    /* the same name with another unit cannot be merged */
+    pg_profile_t c;
+    PG_CHECK_RC(pg_profile_init(&c), PG_OK);
+    PG_CHECK_RC(pg_profile_metric_intern(&c, "s", "count", PG_METRIC_SUM), 0);
+    PG_CHECK_RC(pg_profile_merge(&a, &c), PG_ERR_ARG);
+    pg_profile_release(&a);
+    pg_profile_release(&b);
+    pg_profile_release(&c);
+}
+
 int main(void)
 {
     test_intern_and_charge();
     test_aggregate();
     test_prune();
+    test_merge();
     puts("test_metric: ok");
     return 0;
 }
