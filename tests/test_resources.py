@@ -279,3 +279,36 @@ def test_stop_while_threads_allocate_and_spin():
         stop.set()
         for worker in workers:
             worker.join()
+
+
+def test_worker_processes_bring_their_metrics_into_the_run(tmp_path):
+    import subprocess
+    import textwrap
+
+    from conftest import TIMEOUT_S, child_env, pipegauge_command
+
+    # GIVEN a pool of spawned workers each allocating 20 MB per task and
+    # keeping it until the task returns
+    (tmp_path / "prog.py").write_text(textwrap.dedent("""
+        import multiprocessing as mp
+
+        def work(n):
+            data = [bytes(1_000_000) for _ in range(20)]
+            return len(data)
+
+        if __name__ == "__main__":
+            with mp.get_context("spawn").Pool(2) as pool:
+                print(sum(pool.map(work, range(4))))
+    """), encoding="utf-8")
+    completed = subprocess.run(pipegauge_command("run", "-o", "run", "prog.py"), cwd=tmp_path,
+                               env=child_env(), capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert completed.returncode == 0, completed.stderr
+    # WHEN the merged run is read
+    run = pipegauge.Run.load(tmp_path / "run" / "profile.pgprof")
+    work = by_name(run)["work"]
+    # THEN the workers' memory is in it: 4 tasks x 20 MB allocated, 20 MB peak
+    assert len(run.profile.processes) >= 2  # the parent and the workers that ran tasks
+    assert work.calls == 4
+    assert work.total_allocated_bytes == pytest.approx(80 * MB, rel=0.02)
+    assert work.peak_bytes == pytest.approx(20 * MB, rel=0.02)
+    assert work.cpu_time is not None
