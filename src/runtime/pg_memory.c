@@ -233,9 +233,9 @@ static uint64_t record_weight(uint64_t size)
 }
 
 /* Charge to the calling thread: allocated bytes (exact), one more block
- * when new_block, and a live-level change of up - down (recorded sizes and
- * weights; down is also the freed bytes). Own thread only, no GIL needed. */
-static void account(uint64_t allocated, int new_block, uint64_t up, uint64_t down)
+ * when new_block, freed bytes, and a live-level change of up - down
+ * (recorded sizes and weights). Own thread only, no GIL needed. */
+static void account(uint64_t allocated, int new_block, uint64_t freed, uint64_t up, uint64_t down)
 {
     pg_thread_t *thread = pg_thread_current;
     uint32_t *mask;
@@ -257,9 +257,9 @@ static void account(uint64_t allocated, int new_block, uint64_t up, uint64_t dow
         acc[PG_ACC_MEM_ALLOC_COUNT] = (bits & bit ? acc[PG_ACC_MEM_ALLOC_COUNT] : 0) + 1;
         bits |= bit;
     }
-    if (down) {
+    if (freed) {
         uint32_t bit = 1u << PG_ACC_MEM_FREED_BYTES;
-        acc[PG_ACC_MEM_FREED_BYTES] = (bits & bit ? acc[PG_ACC_MEM_FREED_BYTES] : 0) + down;
+        acc[PG_ACC_MEM_FREED_BYTES] = (bits & bit ? acc[PG_ACC_MEM_FREED_BYTES] : 0) + freed;
         bits |= bit;
     }
     *mask = bits;
@@ -267,14 +267,39 @@ static void account(uint64_t allocated, int new_block, uint64_t up, uint64_t dow
         pg_tracer_acc_level(thread, before, after);
 }
 
-/* A block of size bytes appeared at pointer (table: where to record it);
- * old_weight: what the block it replaces (realloc) was recorded with. */
-static void on_alloc(mem_table_t *table, void *pointer, uint64_t size, uint64_t old_weight)
+/* Table values: a large block's size, or a sampled small block's weight
+ * with SAMPLED set (its exact size is unknown). */
+#define SAMPLED (1ull << 63)
+
+/* What to record for a new block of size bytes (0: nothing). */
+static uint64_t record_value(uint64_t size)
 {
     uint64_t weight = record_weight(size);
-    if (weight && !table_insert(table, pointer, weight))
-        weight = 0;
-    account(size, 1, weight, old_weight);
+    return !weight || size > SMALL_BLOCK ? weight : weight | SAMPLED;
+}
+
+/* Charge a block of size bytes recorded (or not, recorded == 0) as value,
+ * replacing (realloc) the block recorded as old (0: none, or unknown). A
+ * resize of a block of known size counts only its growth as allocated and
+ * its shrinking as freed; otherwise the new block is a new allocation and
+ * the old one, if recorded, is freed. */
+static void charge_block(uint64_t size, uint64_t value, uint64_t old)
+{
+    uint64_t up = value & ~SAMPLED, down = old & ~SAMPLED;
+    if (old && !(old & SAMPLED))
+        account(size > old ? size - old : 0, 0, old > size ? old - size : 0, up, down);
+    else
+        account(size, 1, down, up, down);
+}
+
+/* A block of size bytes appeared at pointer (table: where to record it);
+ * old: the table value of the block it replaces (realloc), or 0. */
+static void on_alloc(mem_table_t *table, void *pointer, uint64_t size, uint64_t old)
+{
+    uint64_t value = record_value(size);
+    if (value && !table_insert(table, pointer, value))
+        value = 0;
+    charge_block(size, value, old);
 }
 
 /* ---- MEM and OBJ domains: the GIL is held ---- */
@@ -301,7 +326,7 @@ static void *object_calloc(void *ctx, size_t count, size_t size)
     return pointer;
 }
 
-/* A realloc counts as allocating the new size and freeing the old block. */
+/* A realloc: see charge_block (growth of a known block, else a new block). */
 static void *object_realloc(void *ctx, void *old, size_t size)
 {
     PyMemAllocatorEx *wrapped = ctx;
@@ -323,9 +348,9 @@ static void object_free(void *ctx, void *pointer)
 {
     PyMemAllocatorEx *wrapped = ctx;
     if (pointer && counting) {
-        uint64_t weight = table_remove(&object_table, pointer);
+        uint64_t weight = table_remove(&object_table, pointer) & ~SAMPLED;
         if (weight)
-            account(0, 0, 0, weight);
+            account(0, 0, weight, 0, weight);
     }
     in_wrapper++;
     wrapped->free(wrapped->ctx, pointer);
@@ -334,16 +359,16 @@ static void object_free(void *ctx, void *pointer)
 
 /* ---- RAW domain: maybe without the GIL; no Python API here ---- */
 
-static void raw_record(void *pointer, uint64_t size, uint64_t old_weight)
+static void raw_record(void *pointer, uint64_t size, uint64_t old)
 {
-    uint64_t weight = record_weight(size);
-    if (weight) {
+    uint64_t value = record_value(size);
+    if (value) {
         pthread_mutex_lock(&raw_lock);
-        if (!table_insert(&raw_table, pointer, weight))
-            weight = 0;
+        if (!table_insert(&raw_table, pointer, value))
+            value = 0;
         pthread_mutex_unlock(&raw_lock);
     }
-    account(size, 1, weight, old_weight);
+    charge_block(size, value, old);
 }
 
 static uint64_t raw_forget(void *pointer)
@@ -406,9 +431,9 @@ static void raw_free(void *ctx, void *pointer)
     PyMemAllocatorEx *wrapped = ctx;
     if (pointer && !in_wrapper && counting) {
         in_wrapper++;
-        uint64_t weight = raw_forget(pointer);
+        uint64_t weight = raw_forget(pointer) & ~SAMPLED;
         if (weight)
-            account(0, 0, 0, weight);
+            account(0, 0, weight, 0, weight);
         in_wrapper--;
     }
     wrapped->free(wrapped->ctx, pointer);
@@ -446,7 +471,7 @@ static void *numpy_malloc(void *ctx, size_t size)
     void *pointer = numpy_wrapped.malloc(ctx, size);
     in_wrapper--;
     if (pointer && counting)
-        account(size, 1, size, 0);
+        account(size, 1, 0, size, 0);
     return pointer;
 }
 
@@ -456,7 +481,7 @@ static void *numpy_calloc(void *ctx, size_t count, size_t size)
     void *pointer = numpy_wrapped.calloc(ctx, count, size);
     in_wrapper--;
     if (pointer && counting)
-        account((uint64_t)count * size, 1, (uint64_t)count * size, 0);
+        account((uint64_t)count * size, 1, 0, (uint64_t)count * size, 0);
     return pointer;
 }
 
@@ -466,14 +491,14 @@ static void *numpy_realloc(void *ctx, void *old, size_t size)
     void *pointer = numpy_wrapped.realloc(ctx, old, size);
     in_wrapper--;
     if (pointer && counting)
-        account(size, 1, size, 0);
+        account(size, 1, 0, size, 0);
     return pointer;
 }
 
 static void numpy_free(void *ctx, void *pointer, size_t size)
 {
     if (pointer && counting)
-        account(0, 0, 0, size);
+        account(0, 0, size, 0, size);
     in_wrapper++;
     numpy_wrapped.free(ctx, pointer, size);
     in_wrapper--;
