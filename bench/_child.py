@@ -111,6 +111,10 @@ def make_profiler(name: str) -> Profiler:
             return {}
 
         return (lambda: tracemalloc.start(1)), stop_tracemalloc
+    if name == "pipegauge-notimeline":  # no resource sampler thread
+        return make_pipegauge(timeline=False)
+    if name == "pipegauge-200hz":  # the resource timeline at 10x its default rate
+        return make_pipegauge(timeline_hz=200.0)
     raise SystemExit(f"unknown profiler {name!r}")
 
 

@@ -49,8 +49,10 @@ from workloads import DESCRIPTIONS, WORKLOADS  # noqa: E402
 DEFAULT_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 PROFILERS = ("none", "cProfile", "pyinstrument", "yappi", "pipegauge")
 # on request: pipegauge(exact_builtins=True); pipegauge without memory
-# attribution, without memory and CPU; the stdlib's tracemalloc
-EXTRA_PROFILERS = ("pipegauge-exact", "pipegauge-nomem", "pipegauge-timeonly", "tracemalloc")
+# attribution, without memory and CPU; the stdlib's tracemalloc; the resource
+# timeline off, and at 200 Hz
+EXTRA_PROFILERS = ("pipegauge-exact", "pipegauge-nomem", "pipegauge-timeonly", "tracemalloc",
+                   "pipegauge-notimeline", "pipegauge-200hz")
 THIRD_PARTY = ("pyinstrument", "yappi")
 STAMP_FILE = ".pipegauge-source-hash"
 

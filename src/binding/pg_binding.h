@@ -55,4 +55,8 @@ PyObject *pg_core_bh_adjust(PyObject *module, PyObject *args);
  * and encoded as a latency sample (pg_stats.h). */
 PyObject *pg_sample_bytes(const pg_hist_t *hist, double ns_per_unit, double scale);
 
+/* Columns of a timeline (see Profile.timeline in _core.pyi); None when the
+ * profile has none. New reference, NULL with an exception set. */
+PyObject *pg_timeline_to_python(const pg_timeline_t *timeline);
+
 #endif

@@ -10,6 +10,7 @@
 #include "pg_format.h"
 #include "pg_memory.h"
 #include "pg_stages.h"
+#include "pg_sampler.h"
 #include "pg_tracer.h"
 
 /* CPU-time timer period: at most one signal per kernel tick anyway (the
@@ -159,16 +160,22 @@ static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
     (void)module;
     static char *keywords[] = {"builtins",     "exact_builtins", "collapse_prefixes",
                                "module_roots", "ignore_globs",   "memory",
-                               "cpu",          NULL};
-    int builtins = 1, exact_builtins = 0, memory = 1, cpu = 1;
+                               "cpu",          "timeline_hz",    "gpu",
+                               NULL};
+    int builtins = 1, exact_builtins = 0, memory = 1, cpu = 1, gpu = 1;
+    double timeline_hz = 0.0;
     PyObject *empty = PyTuple_New(0);
     PyObject *collapse = empty, *roots = empty, *ignore = empty;
     if (!empty)
         return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOOpp:start", keywords, &builtins,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOOppdp:start", keywords, &builtins,
                                      &exact_builtins, &collapse, &roots, &ignore, &memory,
-                                     &cpu))
+                                     &cpu, &timeline_hz, &gpu))
         goto error;
+    if (!(timeline_hz >= 0.0 && timeline_hz <= 10000.0)) {
+        PyErr_SetString(PyExc_ValueError, "timeline_hz must be between 0 and 10000");
+        goto error;
+    }
     if (pg_tracer.active) {
         PyErr_SetString(PyExc_RuntimeError, "pipegauge is already profiling");
         goto error;
@@ -211,7 +218,14 @@ static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
         goto error;
     }
     getrusage(RUSAGE_SELF, &start_usage);
-    if (resources_start(memory, cpu) < 0) {
+    /* The sampler last, so calibration is not sampled and the node indexes
+     * it sees belong to the profile that stop returns. */
+    int started = resources_start(memory, cpu) == 0;
+    if (started && (rc = pg_sampler_start(timeline_hz, gpu)) < 0) {
+        pg_raise(rc, NULL);
+        started = 0;
+    }
+    if (!started) {
         pg_cpu_stop();
         pg_memory_stop();
         pg_backend_uninstall();
@@ -236,10 +250,24 @@ static PyObject *core_stop(PyObject *module, PyObject *unused)
     }
     pg_backend_uninstall();
     pg_cpu_stop();
+    pg_timeline_t timeline;
+    pg_node_charges_t charges;
+    char gpu_status[256];
+    pg_sampler_stop(&timeline, &charges, gpu_status, sizeof gpu_status);
     pg_profile_t profile;
     int rc = pg_tracer_end(&profile);
     uint64_t untracked = pg_memory_untracked();
     pg_memory_stop();
+    if (rc == PG_OK) {
+        /* The sampler's memory counts as the profiler's own. */
+        profile.run.profiler_memory += pg_timeline_memory(&timeline) +
+                                       (uint64_t)charges.size * 2 * sizeof(uint64_t);
+        rc = pg_sampler_attach(&profile, &timeline, &charges, gpu_status);
+        if (rc < 0)
+            pg_profile_release(&profile);
+    }
+    pg_timeline_release(&timeline);
+    pg_node_charges_release(&charges);
     if (rc < 0) {
         pg_tracer.active = 0;
         return pg_raise(rc, NULL);
@@ -280,6 +308,17 @@ static PyObject *core_snapshot(PyObject *module, PyObject *unused)
         return pg_raise(rc, NULL);
     }
     store_usage(&copy);
+    /* The timeline so far; GPU attribution is charged only at stop. */
+    pg_timeline_t timeline;
+    pg_node_charges_t none = {0};
+    char gpu_status[256];
+    pg_sampler_status(gpu_status, sizeof gpu_status);
+    if ((rc = pg_sampler_snapshot(&timeline)) < 0 ||
+        (rc = pg_sampler_attach(&copy, &timeline, &none, gpu_status)) < 0) {
+        pg_timeline_release(&timeline);
+        pg_profile_release(&copy);
+        return pg_raise(rc, NULL);
+    }
     return pg_profile_wrap(&copy);
 }
 

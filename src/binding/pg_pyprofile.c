@@ -554,6 +554,12 @@ static PyObject *profile_latency_samples(pg_pyprofile_t *self, PyObject *args, P
     return list;
 }
 
+static PyObject *profile_timeline(pg_pyprofile_t *self, PyObject *unused)
+{
+    (void)unused;
+    return pg_timeline_to_python(&self->profile.timeline);
+}
+
 static PyMethodDef profile_methods[] = {
     {"stages", (PyCFunction)profile_stages, METH_NOARGS, "stages() -> list of dicts"},
     {"spans", (PyCFunction)profile_spans, METH_NOARGS, "spans() -> list of tuples"},
@@ -573,6 +579,8 @@ static PyMethodDef profile_methods[] = {
      "add_process(source, *, pid, parent_pid, role, state): a process table entry"},
     {"latency_samples", (PyCFunction)(void (*)(void))profile_latency_samples,
      METH_VARARGS | METH_KEYWORDS, "latency_samples(correct=True) -> list of bytes"},
+    {"timeline", (PyCFunction)profile_timeline, METH_NOARGS,
+     "timeline() -> dict of columns, or None"},
     {"metrics", (PyCFunction)profile_metrics, METH_NOARGS,
      "metrics() -> [(name, unit, merge)]"},
     {"function_metric", (PyCFunction)profile_function_metric, METH_VARARGS,

@@ -13,9 +13,9 @@
  * parent's; args.total_ns always carries the exact inclusive time.
  *
  * The document is a list of sections (see `sections` below): the pipeline
- * stage spans are one (real timestamps, a track per OS thread); more tracks,
- * such as resource-timeline counters, are added as sections of their own
- * once the profile records them.
+ * stage spans are one (real timestamps, a track per OS thread); the resource
+ * timeline adds counter tracks (RSS, CPU %, I/O rate, threads, GPUs) in real
+ * time since the start.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,11 +185,48 @@ static int put_stage_spans(chrome_context_t *c)
     return rc;
 }
 
-/* The trace, track by track. Resource counters ("C" events, issue 3) go
- * here as a further section when the profile carries them; each section
- * writes its events with begin_event(). */
+/* One counter ("C") event: a value of the named counter from ts on. */
+static void put_counter(chrome_context_t *c, const char *name, uint32_t device, uint64_t ts_ns,
+                        const char *key, double value)
+{
+    begin_event(c);
+    pg_export_printf(c->sink, "\"name\":\"%s", name);
+    if (device != PG_NONE)
+        pg_export_printf(c->sink, " %u", device);
+    pg_export_printf(c->sink, "\",\"ph\":\"C\",\"pid\":%d,\"ts\":", CHROME_PID);
+    put_microseconds(c->sink, ts_ns);
+    pg_export_printf(c->sink, ",\"args\":{\"%s\":%.17g}}", key, value);
+}
+
+/* The resource timeline as counter tracks, in real time since the start
+ * (unlike the call-tree layout): levels as sampled, amounts as rates. */
+static int put_timeline(chrome_context_t *c)
+{
+    const pg_timeline_t *t = &c->tree->profile->timeline;
+    for (uint32_t i = 0; i < t->count && !c->sink->failed; i++) {
+        const pg_timeline_sample_t *s = &t->samples[i];
+        double seconds = (double)s->dt_ns * 1e-9;
+        put_counter(c, "RSS", PG_NONE, s->t_ns, "bytes", (double)s->rss_bytes);
+        put_counter(c, "CPU", PG_NONE, s->t_ns, "percent",
+                    (double)(s->cpu_user_ns + s->cpu_system_ns) / (double)s->dt_ns * 100.0);
+        put_counter(c, "I/O", PG_NONE, s->t_ns, "bytes_per_s",
+                    (double)(s->read_chars + s->write_chars) / seconds);
+        put_counter(c, "threads", PG_NONE, s->t_ns, "threads", (double)s->threads);
+        for (uint32_t d = 0; d < t->gpu_count; d++) {
+            const pg_timeline_gpu_t *g = &t->gpu[i * t->gpu_count + d];
+            put_counter(c, "GPU utilisation", d, s->t_ns, "percent",
+                        (double)g->busy_ns / (double)s->dt_ns * 100.0);
+            put_counter(c, "GPU memory", d, s->t_ns, "bytes", (double)g->memory_bytes);
+        }
+    }
+    return c->sink->failed;
+}
+
+/* The trace, track by track: the call tree, the stage spans, the resource
+ * counters; each section writes its events with begin_event(). */
 typedef int (*chrome_section_fn)(chrome_context_t *);
-static const chrome_section_fn sections[] = {put_metadata, put_call_tree, put_stage_spans};
+static const chrome_section_fn sections[] = {put_metadata, put_call_tree, put_stage_spans,
+                                             put_timeline};
 
 int pg_export_chrome(pg_export_sink_t *sink, const pg_export_tree_t *tree,
                      pg_export_stats_t *stats)

@@ -40,6 +40,8 @@ enum {
     SECTION_STGS = 1u << 7,
     SECTION_SSPN = 1u << 8,
     SECTION_RMET = 1u << 9,
+    SECTION_TLIN = 1u << 10,
+    SECTION_TGPU = 1u << 11,
     SECTIONS_REQUIRED = SECTION_RUN | SECTION_STRS | SECTION_FUNC | SECTION_NODE |
                         SECTION_HIST,
 };
@@ -58,6 +60,9 @@ enum {
     MIN_SPAN_BYTES = 6,   /* stage, thread, start, duration, busy, count */
     MIN_METRIC_BYTES = 4, /* name, unit, merge, value count */
     MIN_VALUE_BYTES = 2,  /* node index delta, value */
+    MIN_SAMPLE_BYTES = 10, /* gap, length and eight figures */
+    MIN_DEVICE_BYTES = 2,  /* uv name length, uv memory */
+    GPU_FIGURE_COUNT = 3,  /* busy, memory, process memory per device */
 };
 
 /* Largest element count the model can index (PG_NONE is reserved, and the
@@ -579,6 +584,120 @@ static int parse_metrics(pg_profile_t *profile, pg_cursor_t *in)
     return PG_OK;
 }
 
+int pg_format_timeline_valid(const pg_timeline_t *timeline)
+{
+    if (!pg_timeline_present(timeline))
+        return 1;
+    if (timeline->interval_ns == 0 || timeline->stride == 0 || timeline->pending_raw ||
+        timeline->count > PG_FORMAT_TIMELINE_MAX || timeline->count > timeline->capacity ||
+        timeline->gpu_count > PG_TIMELINE_MAX_GPUS)
+        return 0;
+    uint64_t end = 0;
+    for (uint32_t i = 0; i < timeline->count; i++) {
+        const pg_timeline_sample_t *s = &timeline->samples[i];
+        if (s->dt_ns == 0 || s->t_ns < end || s->dt_ns > UINT64_MAX - s->t_ns)
+            return 0;
+        end = s->t_ns + s->dt_ns;
+        for (uint32_t d = 0; d < timeline->gpu_count; d++)
+            if (timeline->gpu[i * timeline->gpu_count + d].busy_ns > s->dt_ns)
+                return 0;
+    }
+    for (uint32_t d = 0; d < timeline->gpu_count; d++)
+        if (!timeline->devices[d].name)
+            return 0;
+    return 1;
+}
+
+static int read_sample(pg_cursor_t *in, uint64_t *end, pg_timeline_sample_t *s)
+{
+    uint64_t gap = pg_cursor_uv(in);
+    s->dt_ns = pg_cursor_uv(in);
+    s->rss_bytes = pg_cursor_uv(in);
+    s->threads = pg_cursor_uv(in);
+    s->cpu_user_ns = pg_cursor_uv(in);
+    s->cpu_system_ns = pg_cursor_uv(in);
+    s->read_chars = pg_cursor_uv(in);
+    s->write_chars = pg_cursor_uv(in);
+    s->read_bytes = pg_cursor_uv(in);
+    s->write_bytes = pg_cursor_uv(in);
+    if (in->failed || s->dt_ns == 0 || gap > UINT64_MAX - *end)
+        return PG_ERR_CORRUPT;
+    s->t_ns = *end + gap;
+    if (s->dt_ns > UINT64_MAX - s->t_ns)
+        return PG_ERR_CORRUPT;
+    *end = s->t_ns + s->dt_ns;
+    return PG_OK;
+}
+
+static int parse_timeline(pg_profile_t *profile, pg_cursor_t *in)
+{
+    uint64_t interval = pg_cursor_uv(in);
+    uint64_t stride = pg_cursor_uv(in);
+    if (in->failed || interval == 0 || stride == 0 || stride > UINT32_MAX)
+        return PG_ERR_CORRUPT;
+    uint64_t count;
+    int rc = read_count(in, MIN_SAMPLE_BYTES, &count);
+    if (rc < 0)
+        return rc;
+    if (count > PG_FORMAT_TIMELINE_MAX)
+        return PG_ERR_LIMIT;
+    pg_timeline_t *timeline = &profile->timeline;
+    if ((rc = pg_timeline_init(timeline, (uint32_t)count, interval)) < 0)
+        return rc;
+    timeline->stride = (uint32_t)stride;
+    uint64_t end = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        if ((rc = read_sample(in, &end, &timeline->samples[i])) < 0)
+            return rc;
+        timeline->count++;
+    }
+    return PG_OK;
+}
+
+static int parse_gpu(pg_profile_t *profile, pg_cursor_t *in)
+{
+    pg_timeline_t *timeline = &profile->timeline;
+    uint64_t devices;
+    int rc = read_count(in, MIN_DEVICE_BYTES, &devices);
+    if (rc < 0)
+        return rc;
+    if (devices == 0 || devices > PG_TIMELINE_MAX_GPUS)
+        return PG_ERR_CORRUPT;
+    for (uint64_t d = 0; d < devices; d++) {
+        const uint8_t *name;
+        size_t length;
+        if ((rc = read_text(in, &name, &length)) < 0)
+            return rc;
+        uint64_t memory = pg_cursor_uv(in);
+        if (in->failed)
+            return PG_ERR_CORRUPT;
+        char *copy = strndup((const char *)name, length);
+        if (!copy)
+            return PG_ERR_NOMEM;
+        /* The samples are already read: add the device through an empty
+         * count so add_device's "before the first sample" rule holds. */
+        uint32_t count = timeline->count;
+        timeline->count = 0;
+        rc = pg_timeline_add_device(timeline, copy, memory);
+        timeline->count = count;
+        free(copy);
+        if (rc < 0)
+            return rc;
+    }
+    uint64_t figures = (uint64_t)timeline->count * devices;
+    if (figures > pg_cursor_left(in) / GPU_FIGURE_COUNT)
+        return PG_ERR_CORRUPT;
+    for (uint64_t i = 0; i < figures; i++) {
+        pg_timeline_gpu_t *gpu = &timeline->gpu[i];
+        gpu->busy_ns = pg_cursor_uv(in);
+        gpu->memory_bytes = pg_cursor_uv(in);
+        gpu->process_bytes = pg_cursor_uv(in);
+        if (in->failed || gpu->busy_ns > timeline->samples[i / devices].dt_ns)
+            return PG_ERR_CORRUPT;
+    }
+    return PG_OK;
+}
+
 typedef struct section_parser {
     char tag[4];    /* as stored: four ASCII bytes, no terminator */
     unsigned bit;   /* SECTION_* */
@@ -597,6 +716,8 @@ static const section_parser_t section_parsers[] = {
     {{'S', 'T', 'G', 'S'}, SECTION_STGS, 0, parse_stages},
     {{'S', 'S', 'P', 'N'}, SECTION_SSPN, SECTION_STGS, parse_spans},
     {{'R', 'M', 'E', 'T'}, SECTION_RMET, SECTION_STRS | SECTION_NODE, parse_metrics},
+    {{'T', 'L', 'I', 'N'}, SECTION_TLIN, 0, parse_timeline},
+    {{'T', 'G', 'P', 'U'}, SECTION_TGPU, SECTION_TLIN, parse_gpu},
 };
 
 static const section_parser_t *find_parser(const uint8_t *tag)

@@ -44,6 +44,12 @@ int pg_format_node_pairs_duplicated(const pg_node_t *nodes, uint32_t count);
 /* The stage table: names non-empty, NUL-free and unique; every span
  * valid (pg_stage.h invariants, end - start computed without overflow). */
 int pg_format_stages_valid(const pg_stage_table_t *table);
+/* The timeline rules (TLIN/TGPU): interval and stride > 0, at most
+ * PG_FORMAT_TIMELINE_MAX samples, each dt_ns > 0, in order without overlap,
+ * ends within 2^64; device names without NUL; GPU busy_ns <= dt_ns. An
+ * absent timeline is valid. No pending partial sample. */
+#define PG_FORMAT_TIMELINE_MAX (1u << 24)
+int pg_format_timeline_valid(const pg_timeline_t *timeline);
 /* 1 when two metadata entries share a key, 0 when none do, or PG_ERR_NOMEM. */
 int pg_format_meta_keys_duplicated(const pg_profile_t *profile);
 

@@ -93,6 +93,8 @@ static int check_profile(const pg_profile_t *profile)
             if (profile->metrics[j].name == m->name)
                 return PG_ERR_ARG; /* strings are unique: same index, same name */
     }
+    if (!pg_format_timeline_valid(&profile->timeline))
+        return PG_ERR_ARG;
     int duplicated = pg_format_node_pairs_duplicated(profile->nodes, profile->node_count);
     if (duplicated == 0)
         duplicated = pg_format_meta_keys_duplicated(profile);
@@ -323,6 +325,48 @@ static void encode_metrics(pg_bytes_t *out, const pg_profile_t *profile)
     section_end(out, at);
 }
 
+/* TLIN: the resource timeline (docs/format.md). A partial pending sample
+ * is not written: pg_timeline_flush it first. */
+static void encode_timeline(pg_bytes_t *out, const pg_timeline_t *timeline)
+{
+    if (!pg_timeline_present(timeline))
+        return;
+    size_t at = section_begin(out, "TLIN");
+    pg_bytes_put_uv(out, timeline->interval_ns);
+    pg_bytes_put_uv(out, timeline->stride);
+    pg_bytes_put_uv(out, timeline->count);
+    uint64_t end = 0; /* where the previous sample ended */
+    for (uint32_t i = 0; i < timeline->count; i++) {
+        const pg_timeline_sample_t *s = &timeline->samples[i];
+        pg_bytes_put_uv(out, s->t_ns - end);
+        pg_bytes_put_uv(out, s->dt_ns);
+        pg_bytes_put_uv(out, s->rss_bytes);
+        pg_bytes_put_uv(out, s->threads);
+        pg_bytes_put_uv(out, s->cpu_user_ns);
+        pg_bytes_put_uv(out, s->cpu_system_ns);
+        pg_bytes_put_uv(out, s->read_chars);
+        pg_bytes_put_uv(out, s->write_chars);
+        pg_bytes_put_uv(out, s->read_bytes);
+        pg_bytes_put_uv(out, s->write_bytes);
+        end = s->t_ns + s->dt_ns;
+    }
+    section_end(out, at);
+    if (timeline->gpu_count == 0)
+        return;
+    at = section_begin(out, "TGPU");
+    pg_bytes_put_uv(out, timeline->gpu_count);
+    for (uint32_t d = 0; d < timeline->gpu_count; d++) {
+        put_text(out, timeline->devices[d].name, strlen(timeline->devices[d].name));
+        pg_bytes_put_uv(out, timeline->devices[d].memory_total);
+    }
+    for (uint32_t i = 0; i < timeline->count * timeline->gpu_count; i++) {
+        pg_bytes_put_uv(out, timeline->gpu[i].busy_ns);
+        pg_bytes_put_uv(out, timeline->gpu[i].memory_bytes);
+        pg_bytes_put_uv(out, timeline->gpu[i].process_bytes);
+    }
+    section_end(out, at);
+}
+
 int pg_profile_encode(const pg_profile_t *profile, pg_bytes_t *out)
 {
     int rc = check_profile(profile);
@@ -342,6 +386,7 @@ int pg_profile_encode(const pg_profile_t *profile, pg_bytes_t *out)
     encode_stages(out, &profile->stages);
     encode_spans(out, &profile->stages);
     encode_metrics(out, profile);
+    encode_timeline(out, &profile->timeline);
     section_end(out, section_begin(out, PG_FORMAT_END_TAG));
     return out->failed ? PG_ERR_NOMEM : PG_OK;
 }

@@ -73,6 +73,7 @@ void pg_profile_release(pg_profile_t *profile)
     free(profile->func_slots);
     pg_strtab_release(&profile->strings);
     pg_stage_table_release(&profile->stages);
+    pg_timeline_release(&profile->timeline);
     memset(profile, 0, sizeof *profile);
 }
 
@@ -409,7 +410,7 @@ uint64_t pg_profile_memory(const pg_profile_t *profile)
     bytes += pg_stage_table_memory(&profile->stages);
     bytes += (uint64_t)profile->metric_capacity * sizeof(pg_metric_t);
     bytes += (uint64_t)profile->metric_count * profile->node_capacity * sizeof(uint64_t);
-    return bytes;
+    return bytes + pg_timeline_memory(&profile->timeline);
 }
 
 int pg_profile_copy(pg_profile_t *dst, const pg_profile_t *src)
@@ -452,6 +453,8 @@ int pg_profile_copy(pg_profile_t *dst, const pg_profile_t *src)
     dst->run = src->run;
     pg_stage_table_release(&dst->stages);
     if ((rc = pg_stage_table_copy(&dst->stages, &src->stages)) < 0)
+        goto error;
+    if ((rc = pg_timeline_copy(&dst->timeline, &src->timeline)) < 0)
         goto error;
     return PG_OK;
 error:

@@ -34,6 +34,7 @@
 #include "pg_hist.h"
 #include "pg_stage.h"
 #include "pg_strtab.h"
+#include "pg_timeline.h"
 
 #define PG_NONE UINT32_MAX
 #define PG_ROOT 0u
@@ -140,6 +141,7 @@ typedef struct pg_profile {
     pg_metric_t *metrics;   /* owned, metric_count entries, unique by name */
     uint32_t metric_count;
     uint32_t metric_capacity;
+    pg_timeline_t timeline; /* resource timeline (owned); all-zero = none */
     /* Lookup indexes (owned), rebuilt on demand by the reader:
      * open addressing, value = index + 1, 0 = empty slot. */
     uint32_t *node_slots;   /* key (parent, func) */

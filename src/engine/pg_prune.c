@@ -89,7 +89,7 @@ static int copy_all_but_nodes(pg_profile_t *dst, const pg_profile_t *src)
     }
     dst->run = src->run;
     dst->nodes[0] = src->nodes[0];
-    return PG_OK;
+    return pg_timeline_copy(&dst->timeline, &src->timeline);
 }
 
 /* Append the kept nodes in src order (parents before children). */

@@ -91,6 +91,13 @@ def _percent(value: Any, from_env: bool) -> float:
     return number
 
 
+def _timeline_hz(value: Any, from_env: bool) -> float:
+    number = _positive(value, from_env)
+    if number > 10000:
+        raise ConfigValueError(f"must be at most 10000, got {value!r}")
+    return number
+
+
 def _text(value: Any, from_env: bool) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigValueError(f"expected a non-empty string, got {value!r}")
@@ -145,9 +152,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("memory", _bool, True, "attribute memory allocations to functions", option="memory"),
     Setting("cpu", _bool, True, "attribute CPU time to functions", option="cpu"),
     Setting("io", _bool, True, "record I/O", pending="I/O counters (issue 3)"),
-    Setting("gpu", _bool, True, "record GPU use", pending="GPU timeline (issue 3)"),
-    Setting("timeline", _bool, True, "record the resource timeline", pending="timeline (issue 3)"),
-    Setting("timeline_hz", _positive, 20.0, "timeline sampling rate, Hz", pending="timeline (issue 3)"),
+    Setting("gpu", _bool, True, "read NVIDIA GPUs (NVML) on the resource timeline", option="gpu"),
+    Setting("timeline", _bool, True, "record the resource timeline", option="timeline"),
+    Setting("timeline_hz", _timeline_hz, 20.0, "timeline sampling rate, Hz (at most 10000)",
+            option="timeline_hz"),
     Setting("sampling_hz", _positive, 1000.0, "statistical sampling rate, Hz",
             pending="sampling mode (issue 8)"),
     Setting("history", _bool, True, "record runs in the history store", option="history"),

@@ -94,6 +94,16 @@ class Profile:
         re-bucketed in nanoseconds and encoded compactly (pg_stats.h): the
         form the history store keeps and rank_test/sample_quantiles read.
         correct=True scales durations by the overhead correction."""
+    def timeline(self) -> dict | None:
+        """The resource timeline as columns, or None when the run had none:
+        {"interval_ns", "stride", "t_ns", "dt_ns", "rss_bytes", "threads",
+         "cpu_user_ns", "cpu_system_ns", "read_chars", "write_chars",
+         "read_bytes", "write_bytes": list[int] (one entry per sample),
+         "gpus": [{"name", "memory_total", "busy_ns", "memory_bytes",
+                   "process_bytes"}]}.
+        Sample i covers [t_ns[i], t_ns[i] + dt_ns[i]) ns after the start;
+        levels (rss, threads, GPU memory) are maxima over it, amounts (CPU,
+        I/O, GPU busy) sums. See docs/json-schema.md."""
     def metrics(self) -> list[tuple[str, str, str]]:
         """Per-node resource metrics, index order: (name, unit, merge).
         name: dotted, e.g. "mem.alloc_bytes"; unit: "bytes", "count", "ns"
@@ -117,6 +127,8 @@ def start(
     ignore_globs: Sequence[str] = (),
     memory: bool = True,
     cpu: bool = True,
+    timeline_hz: float = 0.0,
+    gpu: bool = True,
 ) -> None:
     """Start tracing every thread (present and future).
 
@@ -134,6 +146,12 @@ def start(
     Python function for builtins (slower). By default such sites stop
     reporting CALL events, so a polymorphic site that calls a builtin later
     has that builtin's time in its caller's own time.
+    timeline_hz: sample the resource timeline this many times a second from a
+    C thread that never takes the GIL (0 = no timeline); gpu: also read
+    NVIDIA GPUs through NVML (dlopen of libnvidia-ml.so.1, or the file named
+    by PIPEGAUGE_NVML_LIBRARY). Without NVML the profile's meta "gpu" says
+    why ("none (...)"); with it GPU busy time and memory are charged to the
+    nodes running in each interval (metrics gpu.busy_ns, gpu.mem_bytes).
     Raises ProfilerBusyError when no hook is free, RuntimeError when already
     running."""
 

@@ -63,6 +63,16 @@ _MIN_METRIC_BYTES: Final = 4
 _MIN_VALUE_BYTES: Final = 2
 # Most metrics a profile holds (PG_METRIC_LIMIT in src/engine/pg_profile.h).
 METRIC_LIMIT: Final = 64
+_MIN_SAMPLE_BYTES: Final = 10
+_MIN_DEVICE_BYTES: Final = 2
+_GPU_FIGURES: Final = 3  # busy_ns, memory_bytes, process_bytes per device
+_TIMELINE_MAX: Final = 1 << 24  # samples (PG_FORMAT_TIMELINE_MAX)
+_MAX_GPUS: Final = 16  # PG_TIMELINE_MAX_GPUS
+# Timeline sample fields after the gap, in file order (src/engine/pg_timeline.h).
+SAMPLE_FIELDS: Final = (
+    "dt_ns", "rss_bytes", "threads", "cpu_user_ns", "cpu_system_ns",
+    "read_chars", "write_chars", "read_bytes", "write_bytes",
+)
 
 _TAG_BYTES: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ")
 _END: Final = b"END "
@@ -79,6 +89,8 @@ _AFTER: Final = {
     b"STGS": frozenset(),
     b"SSPN": frozenset([b"STGS"]),
     b"RMET": frozenset([b"STRS", b"NODE"]),
+    b"TLIN": frozenset(),
+    b"TGPU": frozenset([b"TLIN"]),
 }
 
 # The one-line texts of the C error codes (src/engine/pg_error.c).
@@ -186,7 +198,22 @@ class Stages(TypedDict):
     lost: int
 
 
-class Profile(TypedDict):
+class GpuDevice(TypedDict):
+    name: str
+    memory_total: int  # bytes
+
+
+class Timeline(TypedDict):
+    interval_ns: int  # the sampler's period
+    stride: int  # raw samples per stored sample (doubles at each downsampling)
+    # One dict per sample: t_ns (start, ns since the run started) and
+    # SAMPLE_FIELDS; "gpu": one (busy_ns, memory_bytes, process_bytes)
+    # tuple per device.
+    samples: list[dict[str, object]]
+    gpus: list[GpuDevice]
+
+
+class Profile(TypedDict, total=False):
     version: tuple[int, int]
     run: RunStats
     meta: dict[str, str]
@@ -196,6 +223,7 @@ class Profile(TypedDict):
     processes: list[Process]  # PRCS; empty for a single-process run
     stages: Stages  # empty lists when the file has no STGS section
     metrics: list[Metric]
+    timeline: Timeline  # only when the file has a TLIN section
 
 
 def bucket_low(bucket: int) -> int:
@@ -523,6 +551,52 @@ def _parse_metrics(p: _Payload, profile: Profile) -> None:
     profile["metrics"] = metrics
 
 
+def _parse_timeline(p: _Payload, profile: Profile) -> None:
+    interval, stride = p.uv(), p.uv()
+    if interval == 0 or stride == 0 or stride > _U32_MAX:
+        raise _corrupt(f"timeline interval {interval}, stride {stride}")
+    count = p.count(_MIN_SAMPLE_BYTES, "timeline samples")
+    if count > _TIMELINE_MAX:
+        raise ProfileFormatError("limit", f"{count} timeline samples")
+    samples: list[dict[str, object]] = []
+    end = 0
+    for i in range(count):
+        gap = p.uv()
+        sample: dict[str, object] = {"t_ns": end + gap}
+        for name in SAMPLE_FIELDS:
+            sample[name] = p.uv()
+        start, length = end + gap, int(sample["dt_ns"])  # type: ignore[call-overload]
+        if length == 0 or start > _U64_MAX or start + length > _U64_MAX:
+            raise _corrupt(f"timeline sample {i} at {start} lasts {length} ns")
+        sample["gpu"] = []
+        samples.append(sample)
+        end = start + length
+    profile["timeline"] = {"interval_ns": interval, "stride": stride, "samples": samples, "gpus": []}
+
+
+def _parse_gpu(p: _Payload, profile: Profile) -> None:
+    timeline = profile["timeline"]
+    devices = p.count(_MIN_DEVICE_BYTES, "GPU devices")
+    if devices == 0 or devices > _MAX_GPUS:
+        raise _corrupt(f"{devices} GPU devices")
+    gpus: list[GpuDevice] = []
+    for _ in range(devices):
+        name = _decode(p.text())
+        gpus.append({"name": name, "memory_total": p.uv()})
+    samples = timeline["samples"]
+    if len(samples) * devices > p.left() // _GPU_FIGURES:
+        raise _corrupt(f"GPU figures for {len(samples)} samples cannot fit")
+    for i, sample in enumerate(samples):
+        figures = []
+        for _ in range(devices):
+            busy, memory, process = p.uv(), p.uv(), p.uv()
+            if busy > int(sample["dt_ns"]):  # type: ignore[call-overload]
+                raise _corrupt(f"GPU busy {busy} ns in a {sample['dt_ns']} ns sample {i}")
+            figures.append((busy, memory, process))
+        sample["gpu"] = figures
+    timeline["gpus"] = gpus
+
+
 _PARSERS: Final = {
     b"RUN ": _parse_run,
     b"META": _parse_meta,
@@ -534,6 +608,8 @@ _PARSERS: Final = {
     b"STGS": _parse_stages,
     b"SSPN": _parse_spans,
     b"RMET": _parse_metrics,
+    b"TLIN": _parse_timeline,
+    b"TGPU": _parse_gpu,
 }
 
 

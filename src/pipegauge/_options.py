@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ._errors import UsageError
+
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 """pipegauge's own directory: its Python code is always folded into its caller."""
 
@@ -36,6 +38,9 @@ class Options:
     memory: bool = True  # attribute heap allocations (Python allocators, numpy) to functions
     cpu: bool = True  # attribute CPU time (per-thread CPU timers) to functions
     io: bool = True  # attribute file and socket I/O to functions
+    timeline: bool = True  # sample RSS, CPU, I/O, threads (and GPUs) over time
+    timeline_hz: float = 20.0  # timeline samples per second
+    gpu: bool = True  # read NVIDIA GPUs through NVML on the timeline
 
     @classmethod
     def create(
@@ -54,11 +59,15 @@ class Options:
         memory: bool = True,
         cpu: bool = True,
         io: bool = True,
+        timeline: bool = True,
+        timeline_hz: float = 20.0,
+        gpu: bool = True,
     ) -> Options:
         """Validate and normalise user-supplied values."""
         if isinstance(ignore_modules, str):
             ignore_modules = (ignore_modules,)
         patterns = tuple(str(pattern) for pattern in ignore_modules)
+        hz = check_timeline_hz(timeline_hz)
         return cls(
             output_dir=os.fspath(output_dir) if output_dir is not None else None,
             name=name,
@@ -73,6 +82,9 @@ class Options:
             memory=bool(memory),
             cpu=bool(cpu),
             io=bool(io),
+            timeline=bool(timeline),
+            timeline_hz=hz,
+            gpu=bool(gpu),
         )
 
     def to_json(self) -> str:
@@ -80,6 +92,21 @@ class Options:
         data: dict[str, Any] = asdict(self)
         data["ignore_modules"] = list(self.ignore_modules)
         return json.dumps(data, sort_keys=True)
+
+
+TIMELINE_HZ_MAX = 10000.0
+"""Highest timeline rate accepted (the sampler's C limit)."""
+
+
+def check_timeline_hz(value: Any) -> float:
+    """The timeline rate as a float; UsageError unless 0 < value <= 10000."""
+    try:
+        hz = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"timeline_hz: not a number: {value!r}") from None
+    if not 0.0 < hz <= TIMELINE_HZ_MAX:
+        raise UsageError(f"timeline_hz must be above 0 and at most {TIMELINE_HZ_MAX:g}: {value!r}")
+    return hz
 
 
 def _with_variants(paths: Iterable[str | None]) -> list[str]:
@@ -147,4 +174,6 @@ def tracer_arguments(options: Options) -> dict[str, Any]:
         "ignore_globs": list(options.ignore_modules),
         "memory": options.memory,
         "cpu": options.cpu,
+        "timeline_hz": options.timeline_hz if options.timeline else 0.0,
+        "gpu": options.gpu,
     }

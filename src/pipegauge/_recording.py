@@ -7,6 +7,7 @@ and ``pipegauge.profile`` blocks; neither writes files here.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 from . import _core, _numpy_hook
 from ._meta import collect_start_meta, iso_utc
 from ._options import Options, tracer_arguments
+from ._resources import torch_memory
 from ._rundir import ensure_writable_dir, runs_root
 from ._run import Run
 from ._runlog import RunLog
@@ -56,6 +58,7 @@ class Recording:
         self._meta: dict[str, str] = {}  # collected at begin, stored at end
         self.extra_meta: dict[str, str] = {}  # added by the caller (a child's role, ...)
         self._started = 0.0  # time.time() when tracing started
+        self._torch_start: dict[str, int] | None = None  # torch CUDA memory at start
 
     @property
     def started_at(self) -> float:
@@ -96,6 +99,9 @@ class Recording:
             log.info("memory is not attributed (--no-memory)")
         if not self.options.cpu:
             log.info("CPU time is not attributed (--no-cpu)")
+        if not self.options.timeline:
+            log.info("no resource timeline (--no-timeline)")
+        self._torch_start = torch_memory()
         self._started = time.time()
         _core.start(**arguments)
         if self.options.memory:
@@ -141,6 +147,10 @@ class Recording:
             self.log.warning(f"backend not recorded: {exc}")
         meta["end_reason"] = reason
         meta.update(_scale_meta())
+        torch_end = torch_memory()
+        if self._torch_start is not None or torch_end is not None:
+            meta["torch_cuda"] = json.dumps({"start": self._torch_start, "end": torch_end},
+                                            sort_keys=True)
         for key, value in meta.items():
             try:
                 profile.set_meta(key, value)

@@ -110,6 +110,18 @@ class FunctionStats:
         return self.metric("io.write_bytes")
 
     @property
+    def gpu_time(self) -> float | None:
+        """Seconds of GPU busy time sampled while it ran, callees included
+        (utilisation x interval, split between the threads running then)."""
+        value = self.metric("gpu.busy_ns")
+        return None if value is None else value * 1e-9
+
+    @property
+    def gpu_memory_bytes(self) -> int | None:
+        """Highest GPU memory of this process sampled while it ran."""
+        return self.metric("gpu.mem_bytes")
+
+    @property
     def io_bytes(self) -> int | None:
         """Bytes read plus written during its calls, callees included."""
         read, written = self.io_read_bytes, self.io_write_bytes
@@ -187,6 +199,7 @@ _SORTS: dict[str, tuple[Callable[[FunctionStats], Any], bool]] = {
     "io": (lambda s: s.io_bytes or 0, True),
     "read": (lambda s: s.io_read_bytes or 0, True),
     "write": (lambda s: s.io_write_bytes or 0, True),
+    "gpu": (lambda s: s.gpu_time or 0.0, True),
     "name": (lambda s: s.name, False),
     "file": (lambda s: (s.file, s.line), False),
 }
@@ -207,7 +220,8 @@ _ALIASES = {
 SORT_KEYS: tuple[str, ...] = tuple(_SORTS)
 
 RESOURCE_SORT_KEYS: frozenset[str] = frozenset(
-    ["mem", "selfmem", "net", "peak", "allocs", "cpu", "selfcpu", "offcpu", "io", "read", "write"])
+    ["mem", "selfmem", "net", "peak", "allocs", "cpu", "selfcpu", "offcpu", "io", "read", "write",
+     "gpu"])
 """Sort keys on resource metrics: ``pipegauge view`` shows the resource columns for them."""
 """Sort keys accepted by Run.stats and ``pipegauge view --sort``."""
 

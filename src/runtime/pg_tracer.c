@@ -7,6 +7,7 @@
 #include "pg_cpu.h"
 #include "pg_error.h"
 #include "pg_memory.h"
+#include "pg_sampler.h"
 
 pg_tracer_t pg_tracer = {.extra_index = -1};
 
@@ -53,6 +54,7 @@ static void thread_reset(pg_thread_t *thread)
     thread->root_cached_func = PG_NONE;
     thread->root_acc_mask = 0;
     thread->mem_live = 0;
+    __atomic_store_n(&thread->published_node, PG_ROOT, __ATOMIC_RELAXED);
     threads_seen++;
     pg_cpu_thread_attach(thread); /* runs on the thread itself */
 }
@@ -318,6 +320,23 @@ static void close_open_frames(uint64_t now)
         pg_tracer_acc_flush_root(thread);
     }
     pthread_mutex_unlock(&thread_lock);
+}
+
+size_t pg_tracer_published_nodes(uint32_t *nodes, size_t max)
+{
+    /* generation changes only under the GIL, which the caller lacks: a
+     * stale read at a session boundary only skips or keeps one tick. */
+    uint64_t generation = __atomic_load_n(&pg_tracer.generation, __ATOMIC_RELAXED);
+    size_t n = 0;
+    pthread_mutex_lock(&thread_lock);
+    for (pg_thread_t *thread = thread_list; thread && n < max; thread = thread->next) {
+        uint32_t node = __atomic_load_n(&thread->published_node, __ATOMIC_RELAXED);
+        if (__atomic_load_n(&thread->generation, __ATOMIC_RELAXED) == generation &&
+            node != PG_ROOT && node != PG_NONE)
+            nodes[n++] = node;
+    }
+    pthread_mutex_unlock(&thread_lock);
+    return n;
 }
 
 uint64_t pg_tracer_memory(void)

@@ -94,6 +94,9 @@ typedef struct pg_thread {
     uint64_t mem_allocated;  /* heap bytes this thread allocated, ever */
     timer_t cpu_timer;       /* its CPU-time timer (pg_cpu.c) ... */
     int cpu_timer_armed;     /* ... valid when 1; thread_lock */
+    uint32_t published_node; /* node this thread is in (PG_ROOT: none), for
+                                the resource sampler: relaxed atomic stores
+                                by this thread, loads by the sampler */
     struct pg_thread *next;  /* thread list, protected by thread_lock */
     struct pg_thread *prev;
 } pg_thread_t;
@@ -210,6 +213,7 @@ static inline void pg_tracer_push(pg_thread_t *thread, const void *key,
     frame->acc_mask = 0;
     PG_SIGNAL_FENCE(); /* a signal sees the frame only once it is clean */
     thread->depth++;
+    __atomic_store_n(&thread->published_node, node, __ATOMIC_RELAXED);
     frame->start = pg_clock_ticks();
 }
 
@@ -223,6 +227,8 @@ static inline void pg_tracer_pop(pg_thread_t *thread, uint64_t now, int by_excep
     PG_SIGNAL_FENCE(); /* from here a signal charges the parent */
     uint64_t elapsed = now - frame->start;
     pg_tracer.events++;
+    __atomic_store_n(&thread->published_node, thread->depth ? frame[-1].node : PG_ROOT,
+                     __ATOMIC_RELAXED);
     if (PG_LIKELY(frame->node != PG_NONE)) {
         pg_node_t *node = &pg_tracer.profile.nodes[frame->node];
         node->calls++;

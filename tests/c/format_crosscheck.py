@@ -104,6 +104,15 @@ def dump(fmt: ModuleType, path: Path) -> list[str]:
     for m in p["metrics"]:
         values = "".join(f" {n}:{v}" for n, v in sorted(m["values"].items()))
         lines.append(f"metric {index[m['name']]} {index[m['unit']]} {m['merge']}{values}")
+    timeline = p.get("timeline")
+    if timeline is not None:
+        samples = timeline["samples"]
+        lines.append(f"timeline {timeline['interval_ns']} {timeline['stride']} {len(samples)}")
+        lines += [f"gpu {hex_text(g['name'])} {g['memory_total']}" for g in timeline["gpus"]]
+        for s in samples:
+            figures = " ".join(str(s[name]) for name in ("t_ns", *fmt.SAMPLE_FIELDS))
+            gpu = "".join(f" {b}:{m}:{q}" for b, m, q in s["gpu"])
+            lines.append(f"sample {figures}{gpu}")
     return lines
 
 

@@ -117,6 +117,28 @@ static void dump_profile(const pg_profile_t *p)
                 printf(" %u:%" PRIu64, n, m->values[n]);
         putchar('\n');
     }
+    const pg_timeline_t *t = &p->timeline;
+    if (!pg_timeline_present(t))
+        return;
+    printf("timeline %" PRIu64 " %u %u\n", t->interval_ns, t->stride, t->count);
+    for (uint32_t d = 0; d < t->gpu_count; d++) {
+        printf("gpu");
+        print_hex(t->devices[d].name, strlen(t->devices[d].name));
+        printf(" %" PRIu64 "\n", t->devices[d].memory_total);
+    }
+    for (uint32_t i = 0; i < t->count; i++) {
+        const pg_timeline_sample_t *s = &t->samples[i];
+        printf("sample %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+               " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
+               s->t_ns, s->dt_ns, s->rss_bytes, s->threads, s->cpu_user_ns, s->cpu_system_ns,
+               s->read_chars, s->write_chars, s->read_bytes, s->write_bytes);
+        for (uint32_t d = 0; d < t->gpu_count; d++) {
+            const pg_timeline_gpu_t *g = &t->gpu[i * t->gpu_count + d];
+            printf(" %" PRIu64 ":%" PRIu64 ":%" PRIu64, g->busy_ns, g->memory_bytes,
+                   g->process_bytes);
+        }
+        putchar('\n');
+    }
 }
 
 static void dump_stages(const pg_stage_table_t *t)

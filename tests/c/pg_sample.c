@@ -176,6 +176,41 @@ static int build_metrics(pg_profile_t *profile)
     return PG_OK;
 }
 
+/* The small profile plus a resource timeline with two GPUs, downsampled
+ * once (stride 2) and ending with a partial sample. */
+static int build_timeline(pg_profile_t *profile)
+{
+    int rc = build_small(profile);
+    pg_timeline_t *timeline = &profile->timeline;
+    if (rc == PG_OK)
+        rc = pg_timeline_init(timeline, 8, 50000000);
+    if (rc == PG_OK)
+        rc = pg_timeline_add_device(timeline, "Fake GPU 0", 16ull << 30);
+    if (rc == PG_OK)
+        rc = pg_timeline_add_device(timeline, "Fake GPU \xc3\xa9 1", 80ull << 30);
+    for (uint64_t i = 0; rc == PG_OK && i < 11; i++) {
+        pg_timeline_sample_t sample = {
+            .t_ns = i * 50000000 + (i > 6 ? 1000 : 0), /* one gap */
+            .dt_ns = 50000000,
+            .rss_bytes = (100 + i * i * 7) << 20,
+            .threads = 1 + i % 4,
+            .cpu_user_ns = 40000000 - i * 1000,
+            .cpu_system_ns = i * 12345,
+            .read_chars = i << 16,
+            .write_chars = UINT32_MAX + i,
+            .read_bytes = i % 2 ? 4096 : 0,
+            .write_bytes = i * 8192,
+        };
+        pg_timeline_gpu_t gpu[2] = {
+            {.busy_ns = i * 5000000, .memory_bytes = (i + 1) << 28, .process_bytes = i << 27},
+            {.busy_ns = 0, .memory_bytes = 1, .process_bytes = 0},
+        };
+        rc = pg_timeline_add(timeline, &sample, gpu);
+    }
+    pg_timeline_flush(timeline);
+    return rc;
+}
+
 int pg_sample_build(pg_profile_t *profile, unsigned variant)
 {
     switch (variant) {
@@ -187,6 +222,8 @@ int pg_sample_build(pg_profile_t *profile, unsigned variant)
         return build_wide(profile);
     case 3:
         return build_metrics(profile);
+    case 4:
+        return build_timeline(profile);
     default:
         return PG_ERR_ARG;
     }

@@ -9,8 +9,9 @@ import threading
 from typing import Any
 
 from .. import _core
-from .._errors import FAILURE_EXIT, PipegaugeError
+from .._errors import FAILURE_EXIT, PipegaugeError, UsageError
 from .._config import build_options
+from .._options import check_timeline_hz
 from .._progress import Progress
 from .._run import Run
 from .._session import Session, begin
@@ -29,7 +30,7 @@ Everything after the script or module belongs to the program."""
 
 # run options that take a value, to find where the program's arguments begin
 _VALUE_OPTIONS = frozenset({"-o", "--output-dir", "--name", "--ignore", "--config", "--repeat",
-                            "--history-path"})
+                            "--history-path", "--timeline-hz"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not attribute CPU time to functions (no CPU-time timers)")
     parser.add_argument("--no-io", dest="io", action="store_false",
                         help="do not attribute file and socket I/O to functions")
+    parser.add_argument("--no-timeline", dest="timeline", action="store_false",
+                        help="do not sample RSS, CPU, I/O, threads and GPUs over time")
+    parser.add_argument("--timeline-hz", type=_timeline_hz, metavar="HZ",
+                        help="timeline samples per second (default 20)")
+    parser.add_argument("--no-gpu", dest="gpu", action="store_false",
+                        help="do not read NVIDIA GPUs (NVML) on the timeline")
     parser.add_argument("--subprocess", action="store_true", default=None,
                         help="also profile Python programs the program starts with subprocess "
                              "(multiprocessing workers are always profiled)")
@@ -69,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="read settings from this file instead of the discovered one")
     parser.set_defaults(builtins=None, exact_builtins=None, include_stdlib=None,
                         correct_overhead=None, ignore=None, history=None, memory=None,
-                        cpu=None, io=None)
+                        cpu=None, io=None, timeline=None, timeline_hz=None, gpu=None)
     parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
     parser.add_argument("script", nargs="?", help="the script to run, followed by its arguments")
 
@@ -82,6 +89,13 @@ def _repeat_count(text: str) -> int:
     if not 1 <= value <= 1000:
         raise argparse.ArgumentTypeError(f"must be between 1 and 1000: {text!r}")
     return value
+
+
+def _timeline_hz(text: str) -> float:
+    try:
+        return check_timeline_hz(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix("timeline_hz: ")) from None
 
 
 def split_argv(tokens: list[str], value_options: frozenset[str] = _VALUE_OPTIONS,
@@ -158,6 +172,9 @@ def execute(args: argparse.Namespace) -> int:
         "memory": args.memory,
         "cpu": args.cpu,
         "io": args.io,
+        "timeline": args.timeline,
+        "timeline_hz": args.timeline_hz,
+        "gpu": args.gpu,
     }, config=args.config, explicit_source="command line")
     try:
         target.prepare()

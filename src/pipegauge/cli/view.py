@@ -13,6 +13,7 @@ from .._stats import RESOURCE_SORT_KEYS, SORT_KEYS, resolve_sort_key
 from ..renderers._text import Style
 from ..renderers.charts import DEFAULT_TOP, render_charts
 from .._stage_report import stage_report
+from ..renderers.timeline import render_timeline
 from ..renderers.header import render_header
 from ..renderers.resources import render_resources
 from ..renderers.stages import render_stages
@@ -34,8 +35,10 @@ of a call's total time, a bar of the share of self time), with --resources
 memory allocated, net and peak, I/O bytes when recorded), or with --tree the
 call tree with each path's share of the run. --charts adds bar charts of the
 top functions by self time, total time, calls and memory (memory only when
-the run recorded it). --diff BASE adds the diff table against another run
-(see 'pipegauge diff'). Every line fits 80 columns: long names are cut in the
+the run recorded it). --timeline adds sparklines of RSS, CPU, I/O rate,
+threads and GPU utilisation and memory over the run. --diff BASE adds the
+diff table against another run (see 'pipegauge diff'). Every line fits 80
+columns: long names are cut in the
 middle. Colour is used only on a terminal and never when NO_COLOR is set."""
 
 DEFAULT_LIMIT = 40
@@ -91,6 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "allocated, net and peak, I/O bytes (also chosen by a resource --sort key)")
     parser.add_argument("--charts", action="store_true",
                         help="add bar charts of the top functions by self time, total time, calls and memory")
+    parser.add_argument("--timeline", action="store_true",
+                        help="add sparklines of RSS, CPU, I/O, threads and GPUs over the run")
     parser.add_argument("--min-percent", type=_percent, default=None, metavar="P",
                         help="--tree: hide call paths below P%% of the run (default 0.5, "
                              "or min_percent from the configuration)")
@@ -164,6 +169,11 @@ def execute(args: argparse.Namespace) -> int:
     if args.diff:
         result = compare_specs(args, args.diff, args.run)
         output.append("\n" + render_diff(result, style=style))
+    if args.timeline:
+        profile = run.profile
+        assert profile is not None
+        output.append("\n" + render_timeline(profile.timeline(), profile.meta, style=style,
+                                              encoding=getattr(sys.stdout, "encoding", None)))
     sys.stdout.write("".join(output))
     sys.stdout.flush()
     return 0

@@ -119,6 +119,7 @@ def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]
         ],
         "processes": process_list(profile),
         "stages": stage_report(profile).to_json(),
+        "timeline": profile.timeline(),
     }
     return document
 

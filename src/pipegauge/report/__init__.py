@@ -184,6 +184,7 @@ def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
         "nodes": node_columns,
         "tree": {"nodes": profile.node_count, "shown": tree.node_count, "pruned": pruned},
         "stages": stage_report(profile).to_json(),
+        "timeline": profile.timeline(),
     }
     diff = baseline_diff(run)
     if diff is not None:

@@ -83,7 +83,7 @@ const Model = {
     const f = data.functions;
     const functions = { count: f.name.length, columns: f, real: f.name.length - (data.synthetic_functions || 0) };
     const metrics = Model.metrics(nodes);
-    return { data, header: data.header, nodes, functions, metrics, tree: data.tree || {} };
+    return { data, header: data.header, nodes, functions, metrics, tree: data.tree || {}, timeline: data.timeline || null };
   },
 
   /* Flame-graph metrics that have data: width values per node. */
@@ -95,6 +95,28 @@ const Model = {
     if (nodes.extra.cpu) list.push({ key: "cpu", label: "CPU time", width: Model.subtreeSums(nodes, nodes.extra.cpu), color: "function", format: Format.time });
     if (nodes.extra.alloc) list.push({ key: "alloc", label: "Allocated bytes", width: Model.subtreeSums(nodes, nodes.extra.alloc), color: "function", format: Format.bytes });
     return list;
+  },
+
+  /* The timeline's rows to chart: levels (RSS, threads, GPU memory) as
+   * stored (maxima per sample), amounts (CPU, I/O, GPU busy) as rates over
+   * each sample's length. x: seconds at each sample's middle. */
+  timelineSeries(timeline) {
+    if (!timeline || !timeline.t_ns || timeline.t_ns.length === 0) return [];
+    const dt = timeline.dt_ns;
+    const x = timeline.t_ns.map((t, i) => (t + dt[i] / 2) / 1e9);
+    const rate = (amounts, scale) => amounts.map((a, i) => (dt[i] > 0 ? a * scale / dt[i] : 0));
+    const sum = (a, b) => a.map((v, i) => v + b[i]);
+    const series = [
+      { id: "rss", title: "Resident memory (RSS)", x, y: timeline.rss_bytes.slice(), format: Format.bytes, summary: "peak" },
+      { id: "cpu", title: "CPU (user + system, % of one core)", x, y: rate(sum(timeline.cpu_user_ns, timeline.cpu_system_ns), 100), format: (v) => v.toFixed(0) + "%", summary: "max", floor: 100 },
+      { id: "io", title: "I/O (read + write, per second)", x, y: rate(sum(timeline.read_chars, timeline.write_chars), 1e9), format: (v) => Format.bytes(v) + "/s", summary: "max" },
+      { id: "threads", title: "Threads", x, y: timeline.threads.slice(), format: (v) => String(Math.round(v)), summary: "max" },
+    ];
+    (timeline.gpus || []).forEach((gpu, d) => {
+      series.push({ id: "gpu" + d + "-util", title: "GPU " + d + " utilisation (" + gpu.name + ")", x, y: rate(gpu.busy_ns, 100), format: (v) => v.toFixed(0) + "%", summary: "max", floor: 100 });
+      series.push({ id: "gpu" + d + "-mem", title: "GPU " + d + " memory in use (of " + Format.bytes(gpu.memory_total) + ")", x, y: gpu.memory_bytes.slice(), format: Format.bytes, summary: "peak" });
+    });
+    return series;
   },
 
   subtreeSums(nodes, own) {
@@ -705,8 +727,70 @@ const DiffSection = {
   },
 };
 
+const TimelineSection = {
+  id: "timeline",
+  title: "Resource timeline",
+  WIDTH: 800,
+  HEIGHT: 90,
+  available: (model) => Model.timelineSeries(model.timeline).length > 0,
+  render(body, model) {
+    const series = Model.timelineSeries(model.timeline);
+    const t = model.timeline;
+    const step = t.interval_ns * t.stride;
+    body.append(Dom.el("p", { class: "pg-note", text: t.t_ns.length + " samples of " + Format.time(step) + " (levels are the highest value in each sample, rates its average). Hover a chart for values." }));
+    for (const s of series) body.append(TimelineSection.chart(s));
+  },
+  /* One SVG area chart; y from 0 to the largest value (percentages: at
+   * least 100). */
+  chart(s) {
+    const W = TimelineSection.WIDTH, H = TimelineSection.HEIGHT, NS = "http://www.w3.org/2000/svg";
+    const top = Math.max(...s.y, 0);
+    const scale = Math.max(top, s.floor || 0); /* percentages: at least 0-100 */
+    const x0 = s.x[0], x1 = s.x[s.x.length - 1];
+    const px = (x) => (x1 > x0 ? (x - x0) / (x1 - x0) * W : W / 2);
+    const py = (y) => (scale > 0 ? H - y / scale * (H - 4) : H);
+    let d = "M" + px(x0).toFixed(1) + "," + H;
+    s.x.forEach((x, i) => { d += " L" + px(x).toFixed(1) + "," + py(s.y[i]).toFixed(1); });
+    d += " L" + px(x1).toFixed(1) + "," + H + " Z";
+    const svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+    svg.setAttribute("preserveAspectRatio", "none");
+    svg.setAttribute("class", "pg-chart");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", s.title);
+    const area = document.createElementNS(NS, "path");
+    area.setAttribute("d", d);
+    area.setAttribute("class", "pg-chart-area");
+    svg.append(area);
+    const marker = document.createElementNS(NS, "line");
+    marker.setAttribute("class", "pg-chart-marker");
+    marker.setAttribute("y1", "0");
+    marker.setAttribute("y2", String(H));
+    marker.style.display = "none";
+    svg.append(marker);
+    svg.addEventListener("mousemove", (event) => {
+      const box = svg.getBoundingClientRect();
+      const at = x0 + (event.clientX - box.left) / Math.max(1, box.width) * (x1 - x0);
+      let i = 0;
+      while (i + 1 < s.x.length && Math.abs(s.x[i + 1] - at) <= Math.abs(s.x[i] - at)) i++;
+      marker.setAttribute("x1", px(s.x[i]).toFixed(1));
+      marker.setAttribute("x2", px(s.x[i]).toFixed(1));
+      marker.style.display = "";
+      Dom.tooltip.show(event, [["", s.title], ["at", Format.seconds(s.x[i])], ["value", s.format(s.y[i])]]);
+    });
+    svg.addEventListener("mouseleave", () => { marker.style.display = "none"; Dom.tooltip.hide(); });
+    const head = Dom.el("div", { class: "pg-chart-head" },
+      Dom.el("span", { class: "pg-chart-title", text: s.title }),
+      Dom.el("span", { class: "pg-note pg-chart-summary", text: s.summary + " " + s.format(top) }));
+    const axis = Dom.el("div", { class: "pg-chart-axis pg-note" },
+      Dom.el("span", { text: Format.seconds(x0) }), Dom.el("span", { text: Format.seconds(x1) }));
+    return Dom.el("div", { class: "pg-chart-box", "data-series": s.id }, head, svg, axis);
+  },
+};
+
 /* Sections in page order; each renders only when it has data. */
-const SECTIONS = [HeaderSection, StagesSection, DiffSection, FlameSection, TreeSection, TableSection];
+const SECTIONS = [HeaderSection, StagesSection, DiffSection, FlameSection, TreeSection, TableSection,
+  TimelineSection];
 
 /* ------------------------------------------------------------------- 5. Boot */
 function boot() {
