@@ -122,6 +122,8 @@ def test_json_export_matches_documented_schema(pipegauge, profiled, workdir):
         assert set(item["metrics"]) == names
         assert all(set(pair) == {"self", "total"} for pair in item["metrics"].values())
     assert document["nodes"][0]["metrics"]["mem.alloc_bytes"]["total"] > 0
+    assert document["thread_io"] and all(set(row) == documented_keys("thread_io[]")
+                                         for row in document["thread_io"])
     # AND the content is the profile's: counts, tree, edges consistent
     # (qualified names, plain co_name on 3.10: compare the last component)
     by_name = {f["name"].rsplit(".", 1)[-1]: f for f in document["functions"] if f["file"] == script}

@@ -324,7 +324,8 @@ def test_resource_columns_and_sorts(pipegauge, profiled):
     out = result.stdout
     # THEN the resource columns are shown, CPU largest first, within 80 columns
     heading = next(line for line in out.splitlines() if "ncalls" in line)
-    assert heading.split() == ["ncalls", "cumtime", "cpu", "off%", "alloc", "net", "peak", "function"]
+    assert heading.split() == ["ncalls", "cumtime", "cpu", "off%", "alloc", "net", "peak", "io",
+                               "function"]
     assert not too_wide(out), too_wide(out)
     assert re.search(r"process\s+\S+ CPU \(\S+ user, \S+ system\), peak RSS", out)
     # AND the sleeping function is almost all off-CPU
@@ -347,7 +348,7 @@ def test_resource_columns_and_sorts(pipegauge, profiled):
 
 def test_resource_columns_without_metrics(pipegauge, write_script):
     write_script(WORKLOAD)
-    run_dir = pipegauge("run", "--no-memory", "--no-cpu", "prog.py").only_run_dir()
+    run_dir = pipegauge("run", "--no-memory", "--no-cpu", "--no-io", "prog.py").only_run_dir()
     out = pipegauge("view", str(run_dir), "--resources").stdout
     assert "recorded no resource metrics" in out
     assert all(row.split()[2] == "-" for row in table_rows(out)[1:])

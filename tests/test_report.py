@@ -199,7 +199,7 @@ def test_render_prunes_a_large_tree_under_the_size_bound(tmp_path):
 
 
 def test_build_data_carries_resource_columns(run_dir):
-    # GIVEN a run recorded with memory and CPU attribution (the defaults)
+    # GIVEN a run recorded with memory, CPU and I/O attribution (the defaults)
     from pipegauge.report import build_data
 
     run = pipegauge.Run.load(run_dir / "profile.pgprof")
@@ -208,9 +208,8 @@ def test_build_data_carries_resource_columns(run_dir):
     functions, nodes = data["functions"], data["nodes"]
     # THEN the optional columns the page draws are there, one value per row
     count = len(functions["name"])
-    for key in ("cpu", "offcpu", "mem"):
+    for key in ("cpu", "offcpu", "mem", "io"):
         assert len(functions[key]) == count
-    assert "io" not in functions  # no I/O metrics in this run
     for key in ("cpu", "alloc"):
         assert len(nodes[key]) == len(nodes["parent"])
     # AND they agree with the run's statistics
@@ -300,10 +299,9 @@ def test_page_renders_every_section_without_errors(page):
 
 def test_resource_columns_and_flame_metrics_are_drawn(page):
     p = page.page
-    # THEN the function table has the CPU, off-CPU and memory columns ...
-    for key in ("cpu", "offcpu", "mem"):
+    # THEN the function table has the CPU, off-CPU, memory and I/O columns ...
+    for key in ("cpu", "offcpu", "mem", "io"):
         assert p.locator(f"#pg-functions th[data-key={key}]").count() == 1
-    assert p.locator("#pg-functions th[data-key=io]").count() == 0
     # ... and they sort like the others
     p.locator("#pg-functions th[data-key=mem]").click()
     assert "pg-sorted" in p.locator("#pg-functions th[data-key=mem]").get_attribute("class")

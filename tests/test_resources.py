@@ -147,7 +147,7 @@ def test_numpy_array_is_attributed_to_its_creator(tmp_path):
 
 def test_no_memory_option_records_no_memory_metrics():
     # GIVEN memory attribution turned off
-    with pipegauge.profile(memory=False, cpu=False) as run:
+    with pipegauge.profile(memory=False, cpu=False, io=False) as run:
         bytes(10 * MB)
     # THEN the run has no memory (or CPU) metrics and the stats say None
     assert run.profile.metrics() == []

@@ -11,6 +11,8 @@
 #include "pg_memory.h"
 #include "pg_stages.h"
 #include "pg_sampler.h"
+#include "pg_got.h"
+#include "pg_io.h"
 #include "pg_tracer.h"
 
 /* CPU-time timer period: at most one signal per kernel tick anyway (the
@@ -154,6 +156,9 @@ static void store_usage(pg_profile_t *profile)
     snprintf(text, sizeof text, "%llu", (unsigned long long)now.ru_maxrss * 1024u);
     pg_profile_meta_set(profile, "peak_rss", text);
 }
+/* I/O attribution of the current or last session: 0 on, 1 off by option,
+ * a negative pg_error_t when pg_io_begin failed. GIL. */
+static int io_status = 1;
 
 static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
@@ -161,16 +166,16 @@ static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
     static char *keywords[] = {"builtins",     "exact_builtins", "collapse_prefixes",
                                "module_roots", "ignore_globs",   "memory",
                                "cpu",          "timeline_hz",    "gpu",
-                               NULL};
-    int builtins = 1, exact_builtins = 0, memory = 1, cpu = 1, gpu = 1;
+                               "io",           NULL};
+    int builtins = 1, exact_builtins = 0, memory = 1, cpu = 1, gpu = 1, io = 1;
     double timeline_hz = 0.0;
     PyObject *empty = PyTuple_New(0);
     PyObject *collapse = empty, *roots = empty, *ignore = empty;
     if (!empty)
         return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOOppdp:start", keywords, &builtins,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOOppdpp:start", keywords, &builtins,
                                      &exact_builtins, &collapse, &roots, &ignore, &memory,
-                                     &cpu, &timeline_hz, &gpu))
+                                     &cpu, &timeline_hz, &gpu, &io))
         goto error;
     if (!(timeline_hz >= 0.0 && timeline_hz <= 10000.0)) {
         PyErr_SetString(PyExc_ValueError, "timeline_hz must be between 0 and 10000");
@@ -234,6 +239,9 @@ static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
             pg_profile_release(&discarded);
         goto error;
     }
+    /* Last, so calibration never runs hooked. A platform without GOT
+     * redirection runs without I/O attribution (io_status says why). */
+    io_status = io ? pg_io_begin() : 1;
     Py_DECREF(empty);
     Py_RETURN_NONE;
 error:
@@ -254,6 +262,9 @@ static PyObject *core_stop(PyObject *module, PyObject *unused)
     pg_node_charges_t charges;
     char gpu_status[256];
     pg_sampler_stop(&timeline, &charges, gpu_status, sizeof gpu_status);
+    /* Before pg_tracer_end: the rows need the threads' session stacks. Out
+     * of memory here loses only the rows. */
+    (void)pg_io_end(&pg_tracer.profile);
     pg_profile_t profile;
     int rc = pg_tracer_end(&profile);
     uint64_t untracked = pg_memory_untracked();
@@ -319,6 +330,7 @@ static PyObject *core_snapshot(PyObject *module, PyObject *unused)
         pg_profile_release(&copy);
         return pg_raise(rc, NULL);
     }
+    (void)pg_io_collect(&copy); /* out of memory loses only the I/O rows */
     return pg_profile_wrap(&copy);
 }
 
@@ -375,6 +387,47 @@ static PyObject *core_acc_add(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *core_io_status(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    if (io_status == 0)
+        return PyUnicode_FromString("on");
+    if (io_status > 0)
+        return PyUnicode_FromString("off");
+    return PyUnicode_FromFormat("unavailable (%s)", io_status == PG_ERR_ARG
+                                                         ? "no GOT redirection on this platform"
+                                                         : pg_error_message(io_status));
+}
+
+/* The calling thread's kernel I/O counters (for stage boundaries). */
+static PyObject *core_thread_io(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    pg_proc_io_t io;
+    int rc = pg_io_thread_counters(&io);
+    if (rc < 0)
+        return pg_raise(rc, "/proc/thread-self/io");
+    return Py_BuildValue("{sKsKsKsKsKsK}", "rchar", (unsigned long long)io.rchar, "wchar",
+                         (unsigned long long)io.wchar, "syscr", (unsigned long long)io.syscr,
+                         "syscw", (unsigned long long)io.syscw, "read_bytes",
+                         (unsigned long long)io.read_bytes, "write_bytes",
+                         (unsigned long long)io.write_bytes);
+}
+
+/* Test and diagnostic hook: the state of the GOT redirection now. */
+static PyObject *core_io_state(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    pg_got_stats_t stats;
+    pg_got_stats_get(&stats);
+    return Py_BuildValue("{sisKsKsKsKsK}", "installed", pg_got_installed(), "objects",
+                         (unsigned long long)stats.objects, "slots",
+                         (unsigned long long)stats.slots, "foreign",
+                         (unsigned long long)stats.foreign, "failures",
+                         (unsigned long long)stats.failures, "rescans",
+                         (unsigned long long)stats.rescans);
+}
+
 static PyMethodDef core_methods[] = {
     {"_hook_numpy", core_hook_numpy, METH_NOARGS,
      "_hook_numpy() -> bool: attribute numpy array memory (after numpy is imported)"},
@@ -382,7 +435,14 @@ static PyMethodDef core_methods[] = {
     {"_acc_add", core_acc_add, METH_VARARGS, "_acc_add(slot, value): test hook"},
     {"start", (PyCFunction)(void (*)(void))core_start, METH_VARARGS | METH_KEYWORDS,
      "start(*, builtins=True, exact_builtins=False, collapse_prefixes=(), module_roots=(), "
-     "ignore_globs=(), memory=True, cpu=True)"},
+     "ignore_globs=(), memory=True, cpu=True, io=True)"},
+    {"_io_state", core_io_state, METH_NOARGS,
+     "_io_state() -> dict: GOT redirection state (installed, objects, slots, foreign, "
+     "failures, rescans); diagnostics and tests"},
+    {"io_status", core_io_status, METH_NOARGS,
+     "io_status() -> str: 'on', 'off' or 'unavailable (why)' for the current or last session"},
+    {"thread_io", core_thread_io, METH_NOARGS,
+     "thread_io() -> dict: the calling thread's kernel I/O counters"},
     {"stop", core_stop, METH_NOARGS, "stop() -> Profile"},
     {"snapshot", core_snapshot, METH_NOARGS, "snapshot() -> Profile"},
     {"active", core_active, METH_NOARGS, "active() -> bool"},

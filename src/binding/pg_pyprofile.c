@@ -401,6 +401,37 @@ static PyObject *profile_metrics(pg_pyprofile_t *self, PyObject *unused)
     return list;
 }
 
+/* The ITHR rows as dicts (keys as in pipegauge._format.ThreadIO). */
+static PyObject *profile_thread_io(pg_pyprofile_t *self, PyObject *unused)
+{
+    (void)unused;
+    const pg_profile_t *profile = &self->profile;
+    PyObject *list = PyList_New(profile->thread_io_count);
+    for (uint32_t i = 0; list && i < profile->thread_io_count; i++) {
+        const pg_thread_io_t *t = &profile->thread_io[i];
+        PyObject *row = Py_BuildValue(
+            "{sKsssIsKsKsKsKsKsKsKsKsKsKsKsKsKsK}", "tid", (unsigned long long)t->tid, "name", t->name,
+            "flags", (unsigned int)t->flags, "rchar", (unsigned long long)t->rchar, "wchar",
+            (unsigned long long)t->wchar, "syscr", (unsigned long long)t->syscr, "syscw",
+            (unsigned long long)t->syscw, "read_bytes", (unsigned long long)t->read_bytes,
+            "write_bytes", (unsigned long long)t->write_bytes, "hooked_read_bytes",
+            (unsigned long long)t->hooked_read_bytes, "hooked_write_bytes",
+            (unsigned long long)t->hooked_write_bytes, "hooked_read_ops",
+            (unsigned long long)t->hooked_read_ops, "hooked_write_ops",
+            (unsigned long long)t->hooked_write_ops, "hooked_recv_bytes",
+            (unsigned long long)t->hooked_recv_bytes, "hooked_send_bytes",
+            (unsigned long long)t->hooked_send_bytes, "hooked_recv_ops",
+            (unsigned long long)t->hooked_recv_ops, "hooked_send_ops",
+            (unsigned long long)t->hooked_send_ops);
+        if (!row) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, row);
+    }
+    return list;
+}
+
 /* (exclusive, inclusive) pairs from two parallel arrays. */
 static PyObject *value_pairs(const uint64_t *exclusive, const uint64_t *inclusive, uint32_t count)
 {
@@ -581,6 +612,8 @@ static PyMethodDef profile_methods[] = {
      METH_VARARGS | METH_KEYWORDS, "latency_samples(correct=True) -> list of bytes"},
     {"timeline", (PyCFunction)profile_timeline, METH_NOARGS,
      "timeline() -> dict of columns, or None"},
+    {"thread_io", (PyCFunction)profile_thread_io, METH_NOARGS,
+     "thread_io() -> list of dict: I/O totals of the process and each thread"},
     {"metrics", (PyCFunction)profile_metrics, METH_NOARGS,
      "metrics() -> [(name, unit, merge)]"},
     {"function_metric", (PyCFunction)profile_function_metric, METH_VARARGS,

@@ -42,6 +42,7 @@ enum {
     SECTION_RMET = 1u << 9,
     SECTION_TLIN = 1u << 10,
     SECTION_TGPU = 1u << 11,
+    SECTION_ITHR = 1u << 12,
     SECTIONS_REQUIRED = SECTION_RUN | SECTION_STRS | SECTION_FUNC | SECTION_NODE |
                         SECTION_HIST,
 };
@@ -63,6 +64,7 @@ enum {
     MIN_SAMPLE_BYTES = 10, /* gap, length and eight figures */
     MIN_DEVICE_BYTES = 2,  /* uv name length, uv memory */
     GPU_FIGURE_COUNT = 3,  /* busy, memory, process memory per device */
+    MIN_THREAD_IO_BYTES = 17, /* tid, name length, flags, 14 counters */
 };
 
 /* Largest element count the model can index (PG_NONE is reserved, and the
@@ -698,6 +700,49 @@ static int parse_gpu(pg_profile_t *profile, pg_cursor_t *in)
     return PG_OK;
 }
 
+int pg_format_thread_io_valid(const pg_thread_io_t *row)
+{
+    size_t length = strnlen(row->name, PG_THREAD_NAME_SIZE);
+    if (length == PG_THREAD_NAME_SIZE || (row->flags & ~(uint32_t)PG_THREAD_IO_FLAGS))
+        return 0;
+    /* the process row and only it has tid 0 */
+    return (row->tid == 0) == ((row->flags & PG_THREAD_IO_PROCESS) != 0);
+}
+
+static int parse_thread_io(pg_profile_t *profile, pg_cursor_t *in)
+{
+    uint64_t count;
+    int rc = read_count(in, MIN_THREAD_IO_BYTES, &count);
+    for (uint64_t i = 0; rc == PG_OK && i < count; i++) {
+        pg_thread_io_t row;
+        const uint8_t *name;
+        size_t length;
+        memset(&row, 0, sizeof row);
+        row.tid = pg_cursor_uv(in);
+        if ((rc = read_text(in, &name, &length)) < 0)
+            break;
+        if (length >= PG_THREAD_NAME_SIZE)
+            return PG_ERR_CORRUPT;
+        memcpy(row.name, name, length);
+        uint64_t flags = pg_cursor_uv(in);
+        uint64_t *counters[] = {&row.rchar, &row.wchar, &row.syscr, &row.syscw,
+                                &row.read_bytes, &row.write_bytes,
+                                &row.hooked_read_bytes, &row.hooked_write_bytes,
+                                &row.hooked_read_ops, &row.hooked_write_ops,
+                                &row.hooked_recv_bytes, &row.hooked_send_bytes,
+                                &row.hooked_recv_ops, &row.hooked_send_ops};
+        for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++)
+            *counters[c] = pg_cursor_uv(in);
+        if (in->failed || flags > PG_THREAD_IO_FLAGS)
+            return PG_ERR_CORRUPT;
+        row.flags = (uint32_t)flags;
+        if (!pg_format_thread_io_valid(&row))
+            return PG_ERR_CORRUPT;
+        rc = pg_profile_thread_io_append(profile, &row);
+    }
+    return rc;
+}
+
 typedef struct section_parser {
     char tag[4];    /* as stored: four ASCII bytes, no terminator */
     unsigned bit;   /* SECTION_* */
@@ -718,6 +763,7 @@ static const section_parser_t section_parsers[] = {
     {{'R', 'M', 'E', 'T'}, SECTION_RMET, SECTION_STRS | SECTION_NODE, parse_metrics},
     {{'T', 'L', 'I', 'N'}, SECTION_TLIN, 0, parse_timeline},
     {{'T', 'G', 'P', 'U'}, SECTION_TGPU, SECTION_TLIN, parse_gpu},
+    {{'I', 'T', 'H', 'R'}, SECTION_ITHR, 0, parse_thread_io},
 };
 
 static const section_parser_t *find_parser(const uint8_t *tag)
@@ -782,7 +828,7 @@ static int profile_is_fresh(const pg_profile_t *profile)
     return profile->strings.count == 1 && profile->func_count == 0 &&
            profile->node_count == 1 && profile->meta_count == 0 && profile->process_count == 0 &&
            profile->stages.count == 0 && profile->stages.span_count == 0 &&
-           profile->metric_count == 0;
+           profile->metric_count == 0 && profile->thread_io_count == 0;
 }
 
 /* The sections after the header, up to and including "END ". */
@@ -820,7 +866,7 @@ static int read_sections(pg_profile_t *profile, pg_cursor_t *in)
 static int profile_is_zeroed(const pg_profile_t *profile)
 {
     return !profile->strings.slots && !profile->strings.strings && !profile->funcs &&
-           !profile->nodes && !profile->meta && !profile->node_slots &&
+           !profile->nodes && !profile->meta && !profile->thread_io && !profile->node_slots &&
            !profile->func_slots && !profile->processes && !profile->metrics &&
            profile->node_count == 0 && profile->func_count == 0 && profile->metric_count == 0;
 }

@@ -52,5 +52,8 @@ int pg_format_stages_valid(const pg_stage_table_t *table);
 int pg_format_timeline_valid(const pg_timeline_t *timeline);
 /* 1 when two metadata entries share a key, 0 when none do, or PG_ERR_NOMEM. */
 int pg_format_meta_keys_duplicated(const pg_profile_t *profile);
+/* An I/O row (ITHR): name NUL-terminated within PG_THREAD_NAME_SIZE, known
+ * flags only, tid 0 exactly when PG_THREAD_IO_PROCESS is set. */
+int pg_format_thread_io_valid(const pg_thread_io_t *row);
 
 #endif

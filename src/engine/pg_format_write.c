@@ -95,6 +95,9 @@ static int check_profile(const pg_profile_t *profile)
     }
     if (!pg_format_timeline_valid(&profile->timeline))
         return PG_ERR_ARG;
+    for (uint32_t i = 0; i < profile->thread_io_count; i++)
+        if (!pg_format_thread_io_valid(&profile->thread_io[i]))
+            return PG_ERR_ARG;
     int duplicated = pg_format_node_pairs_duplicated(profile->nodes, profile->node_count);
     if (duplicated == 0)
         duplicated = pg_format_meta_keys_duplicated(profile);
@@ -175,6 +178,30 @@ static void encode_processes(pg_bytes_t *out, const pg_profile_t *profile)
         pg_bytes_put_uv(out, process->events);
         pg_bytes_put_uv(out, process->calls);
         pg_bytes_put_uv(out, process->busy_ns);
+    }
+    section_end(out, at);
+}
+
+/* Optional; the I/O totals per thread (docs/format.md, ITHR). */
+static void encode_thread_io(pg_bytes_t *out, const pg_profile_t *profile)
+{
+    if (profile->thread_io_count == 0)
+        return;
+    size_t at = section_begin(out, "ITHR");
+    pg_bytes_put_uv(out, profile->thread_io_count);
+    for (uint32_t i = 0; i < profile->thread_io_count; i++) {
+        const pg_thread_io_t *row = &profile->thread_io[i];
+        pg_bytes_put_uv(out, row->tid);
+        put_text(out, row->name, strlen(row->name));
+        pg_bytes_put_uv(out, row->flags);
+        const uint64_t counters[] = {row->rchar, row->wchar, row->syscr, row->syscw,
+                                     row->read_bytes, row->write_bytes,
+                                     row->hooked_read_bytes, row->hooked_write_bytes,
+                                     row->hooked_read_ops, row->hooked_write_ops,
+                                     row->hooked_recv_bytes, row->hooked_send_bytes,
+                                     row->hooked_recv_ops, row->hooked_send_ops};
+        for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++)
+            pg_bytes_put_uv(out, counters[c]);
     }
     section_end(out, at);
 }
@@ -387,6 +414,7 @@ int pg_profile_encode(const pg_profile_t *profile, pg_bytes_t *out)
     encode_spans(out, &profile->stages);
     encode_metrics(out, profile);
     encode_timeline(out, &profile->timeline);
+    encode_thread_io(out, profile);
     section_end(out, section_begin(out, PG_FORMAT_END_TAG));
     return out->failed ? PG_ERR_NOMEM : PG_OK;
 }

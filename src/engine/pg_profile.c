@@ -69,6 +69,7 @@ void pg_profile_release(pg_profile_t *profile)
     free(profile->funcs);
     free(profile->nodes);
     free(profile->meta);
+    free(profile->thread_io);
     free(profile->node_slots);
     free(profile->func_slots);
     pg_strtab_release(&profile->strings);
@@ -394,6 +395,19 @@ void pg_profile_clear_counts(pg_profile_t *profile)
     profile->node_slots = NULL;
 }
 
+int pg_profile_thread_io_append(pg_profile_t *profile, const pg_thread_io_t *row)
+{
+    if (profile->thread_io_count >= PG_NONE - 2)
+        return PG_ERR_LIMIT;
+    pg_thread_io_t *rows = pg_array_reserve(profile->thread_io, profile->thread_io_count,
+                                            &profile->thread_io_capacity, sizeof *rows, 8);
+    if (!rows)
+        return PG_ERR_NOMEM;
+    profile->thread_io = rows;
+    rows[profile->thread_io_count++] = *row;
+    return PG_OK;
+}
+
 uint64_t pg_profile_memory(const pg_profile_t *profile)
 {
     uint64_t bytes = profile->strings.bytes;
@@ -401,6 +415,7 @@ uint64_t pg_profile_memory(const pg_profile_t *profile)
     bytes += (uint64_t)profile->node_capacity * sizeof(pg_node_t);
     bytes += (uint64_t)profile->meta_capacity * sizeof(pg_meta_entry_t);
     bytes += (uint64_t)profile->process_capacity * sizeof(pg_process_t);
+    bytes += (uint64_t)profile->thread_io_capacity * sizeof(pg_thread_io_t);
     if (profile->node_slots)
         bytes += ((uint64_t)profile->node_slot_mask + 1) * sizeof(uint32_t);
     if (profile->func_slots)
@@ -449,6 +464,9 @@ int pg_profile_copy(pg_profile_t *dst, const pg_profile_t *src)
             goto error;
     for (uint32_t i = 0; i < src->process_count; i++)
         if ((rc = pg_profile_process_add(dst, &src->processes[i])) < 0)
+            goto error;
+    for (uint32_t i = 0; i < src->thread_io_count; i++)
+        if ((rc = pg_profile_thread_io_append(dst, &src->thread_io[i])) < 0)
             goto error;
     dst->run = src->run;
     pg_stage_table_release(&dst->stages);

@@ -85,6 +85,34 @@ typedef struct pg_metric {
     uint32_t merge;   /* pg_metric_merge_t */
     uint64_t *values; /* owned; node_capacity entries, indexed by node */
 } pg_metric_t;
+/* I/O totals of one thread over the session, from the kernel's per-thread
+ * counters (/proc/self/task/<tid>/io) and from the I/O hooks: the hooks see
+ * only the calls they intercept, the kernel sees everything, so
+ * kernel - hooked is I/O that no function was charged for (C extensions
+ * calling the system directly, stdio, mmap'd files...). */
+#define PG_THREAD_NAME_SIZE 16 /* the kernel's limit, NUL included */
+enum {
+    PG_THREAD_IO_PROCESS = 1u << 0, /* the whole process (/proc/self/io), tid 0 */
+    PG_THREAD_IO_AT_START = 1u << 1, /* alive at start: counters are deltas
+                                        since start, else since its creation */
+    PG_THREAD_IO_EXITED = 1u << 2,  /* ended before stop: read at its exit */
+    PG_THREAD_IO_FLAGS = (1u << 3) - 1,
+};
+typedef struct pg_thread_io {
+    uint64_t tid;                   /* kernel thread id; 0 for the process row */
+    char name[PG_THREAD_NAME_SIZE]; /* OS thread name (comm), NUL-terminated */
+    uint32_t flags;                 /* PG_THREAD_IO_* */
+    uint64_t rchar, wchar;          /* bytes through read-/write-like syscalls */
+    uint64_t syscr, syscw;          /* read-/write-like syscalls */
+    uint64_t read_bytes, write_bytes; /* bytes from / to storage */
+    /* Seen by the I/O hooks: read/write-family calls (read, write, pread,
+     * readv...: the ones rchar/wchar count), then send/recv-family calls
+     * (which the kernel's counters leave out). */
+    uint64_t hooked_read_bytes, hooked_write_bytes;
+    uint64_t hooked_read_ops, hooked_write_ops;
+    uint64_t hooked_recv_bytes, hooked_send_bytes;
+    uint64_t hooked_recv_ops, hooked_send_ops;
+} pg_thread_io_t;
 
 typedef struct pg_meta_entry {
     char *key;   /* owned */
@@ -142,6 +170,9 @@ typedef struct pg_profile {
     uint32_t metric_count;
     uint32_t metric_capacity;
     pg_timeline_t timeline; /* resource timeline (owned); all-zero = none */
+    pg_thread_io_t *thread_io; /* owned, thread_io_count rows (ITHR section) */
+    uint32_t thread_io_count;
+    uint32_t thread_io_capacity;
     /* Lookup indexes (owned), rebuilt on demand by the reader:
      * open addressing, value = index + 1, 0 = empty slot. */
     uint32_t *node_slots;   /* key (parent, func) */
@@ -213,6 +244,8 @@ static inline uint64_t pg_metric_combine(uint32_t merge, uint64_t a, uint64_t b)
 int pg_profile_metric_append(pg_profile_t *profile, uint32_t name, uint32_t unit, uint32_t merge);
 /* Index of the metric called name, or -1. */
 int64_t pg_profile_metric_find(const pg_profile_t *profile, const char *name);
+/* Append one I/O row (copied). 0 or PG_ERR_NOMEM / PG_ERR_LIMIT. */
+int pg_profile_thread_io_append(pg_profile_t *profile, const pg_thread_io_t *row);
 
 /* Forget all functions' and nodes' data but keep strings and functions
  * (used after calibration). */

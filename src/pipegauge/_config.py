@@ -151,7 +151,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("min_percent", _percent, 0.5, "view --tree: hide call paths below this share of the run"),
     Setting("memory", _bool, True, "attribute memory allocations to functions", option="memory"),
     Setting("cpu", _bool, True, "attribute CPU time to functions", option="cpu"),
-    Setting("io", _bool, True, "record I/O", pending="I/O counters (issue 3)"),
+    Setting("io", _bool, True, "attribute file and socket I/O to functions", option="io"),
     Setting("gpu", _bool, True, "read NVIDIA GPUs (NVML) on the resource timeline", option="gpu"),
     Setting("timeline", _bool, True, "record the resource timeline", option="timeline"),
     Setting("timeline_hz", _timeline_hz, 20.0, "timeline sampling rate, Hz (at most 10000)",

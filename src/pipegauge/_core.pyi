@@ -117,6 +117,11 @@ class Profile:
     def node_metric(self, metric: int) -> list[tuple[int, int]]:
         """(exclusive, inclusive) of metric per node, index order:
         the node's own value and its subtree's combined value."""
+    def thread_io(self) -> list[dict[str, Any]]:
+        """I/O totals over the run (the ITHR section): the process row
+        first (flags bit 0, tid 0), then one per thread. Keys: tid, name,
+        flags, rchar, wchar, syscr, syscw, read_bytes, write_bytes,
+        hooked_{read,write,recv,send}_{bytes,ops}. Empty with io=False."""
 
 def start(
     *,
@@ -129,6 +134,7 @@ def start(
     cpu: bool = True,
     timeline_hz: float = 0.0,
     gpu: bool = True,
+    io: bool = True,
 ) -> None:
     """Start tracing every thread (present and future).
 
@@ -152,6 +158,9 @@ def start(
     by PIPEGAUGE_NVML_LIBRARY). Without NVML the profile's meta "gpu" says
     why ("none (...)"); with it GPU busy time and memory are charged to the
     nodes running in each interval (metrics gpu.busy_ns, gpu.mem_bytes).
+    io: charge bytes, calls and time of read/write/send/recv-family C
+    library calls to the calling function (GOT redirection, undone at
+    stop), and record per-thread kernel I/O totals; see io_status().
     Raises ProfilerBusyError when no hook is free, RuntimeError when already
     running."""
 
@@ -296,5 +305,20 @@ def active() -> bool: ...
 def event_count() -> int:
     """Tracer events handled so far in the running session (0 when not
     running); an entry and an exit per call."""
+
+def io_status() -> str:
+    """I/O attribution of the current or last session: 'on', 'off' (io=False)
+    or 'unavailable (why)' (the platform has no GOT redirection)."""
+
+def thread_io() -> dict[str, int]:
+    """The calling thread's kernel I/O counters now (rchar, wchar, syscr,
+    syscw, read_bytes, write_bytes), for stage boundaries. OSError when
+    /proc cannot be read."""
+
+def _io_state() -> dict[str, int]:
+    """Diagnostics: the GOT redirection now: installed (0/1), objects
+    scanned, slots redirected, foreign slots left alone, failures, rescans
+    (after dlopen)."""
+
 def backend() -> str:
     """'sys.monitoring (tool id N)' or 'PyEval_SetProfile'."""

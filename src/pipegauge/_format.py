@@ -91,6 +91,7 @@ _AFTER: Final = {
     b"RMET": frozenset([b"STRS", b"NODE"]),
     b"TLIN": frozenset(),
     b"TGPU": frozenset([b"TLIN"]),
+    b"ITHR": frozenset(),
 }
 
 # The one-line texts of the C error codes (src/engine/pg_error.c).
@@ -213,6 +214,36 @@ class Timeline(TypedDict):
     gpus: list[GpuDevice]
 
 
+class ThreadIO(TypedDict):
+    tid: int  # kernel thread id; 0 for the whole process
+    name: str  # OS thread name
+    flags: int  # 1 process row, 2 alive at start, 4 exited before stop
+    rchar: int
+    wchar: int
+    syscr: int
+    syscw: int
+    read_bytes: int
+    write_bytes: int
+    hooked_read_bytes: int
+    hooked_write_bytes: int
+    hooked_read_ops: int
+    hooked_write_ops: int
+    hooked_recv_bytes: int
+    hooked_send_bytes: int
+    hooked_recv_ops: int
+    hooked_send_ops: int
+
+
+THREAD_IO_COUNTERS: Final = (
+    "rchar", "wchar", "syscr", "syscw", "read_bytes", "write_bytes",
+    "hooked_read_bytes", "hooked_write_bytes", "hooked_read_ops", "hooked_write_ops",
+    "hooked_recv_bytes", "hooked_send_bytes", "hooked_recv_ops", "hooked_send_ops",
+)
+_MIN_THREAD_IO_BYTES: Final = 17
+_THREAD_NAME_SIZE: Final = 16
+_THREAD_IO_FLAGS: Final = 7
+
+
 class Profile(TypedDict, total=False):
     version: tuple[int, int]
     run: RunStats
@@ -224,6 +255,7 @@ class Profile(TypedDict, total=False):
     stages: Stages  # empty lists when the file has no STGS section
     metrics: list[Metric]
     timeline: Timeline  # only when the file has a TLIN section
+    thread_io: list[ThreadIO]  # ITHR section; [] when absent
 
 
 def bucket_low(bucket: int) -> int:
@@ -597,6 +629,23 @@ def _parse_gpu(p: _Payload, profile: Profile) -> None:
     timeline["gpus"] = gpus
 
 
+def _parse_thread_io(p: _Payload, profile: Profile) -> None:
+    rows: list[ThreadIO] = []
+    for _ in range(p.count(_MIN_THREAD_IO_BYTES, "thread I/O rows")):
+        tid = p.uv()
+        name = p.text()
+        if len(name) >= _THREAD_NAME_SIZE:
+            raise _corrupt(f"thread name of {len(name)} bytes")
+        flags = p.uv()
+        counters = [p.uv() for _ in THREAD_IO_COUNTERS]
+        if flags > _THREAD_IO_FLAGS or (tid == 0) != bool(flags & 1):
+            raise _corrupt(f"thread I/O row with tid {tid} and flags {flags}")
+        row = {"tid": tid, "name": _decode(name), "flags": flags}
+        row.update(zip(THREAD_IO_COUNTERS, counters))
+        rows.append(row)  # type: ignore[arg-type]
+    profile["thread_io"] = rows
+
+
 _PARSERS: Final = {
     b"RUN ": _parse_run,
     b"META": _parse_meta,
@@ -610,6 +659,7 @@ _PARSERS: Final = {
     b"RMET": _parse_metrics,
     b"TLIN": _parse_timeline,
     b"TGPU": _parse_gpu,
+    b"ITHR": _parse_thread_io,
 }
 
 
@@ -637,6 +687,7 @@ def _parse(data: bytes) -> Profile:
         "processes": [],
         "stages": {"stages": [], "spans": [], "coalesced": 0, "spans_dropped": 0, "lost": 0},
         "metrics": [],
+        "thread_io": [],
     }
     seen: set[bytes] = set()
     pos = HEADER_SIZE

@@ -176,4 +176,5 @@ def tracer_arguments(options: Options) -> dict[str, Any]:
         "cpu": options.cpu,
         "timeline_hz": options.timeline_hz if options.timeline else 0.0,
         "gpu": options.gpu,
+        "io": options.io,
     }

@@ -108,6 +108,7 @@ class Recording:
             _numpy_hook.install()
         try:
             log.info(f"tracer started, backend {_core.backend()}")
+            log.info(f"I/O attribution: {_core.io_status()}")
         except Exception as exc:  # noqa: BLE001 - logging must not fail the run
             log.warning(f"backend unknown: {exc}")
 
@@ -143,6 +144,7 @@ class Recording:
             self.log.warning(f"run times not recorded in metadata: {exc}")
         try:
             meta["backend"] = _core.backend()
+            meta["io"] = _core.io_status()
         except Exception as exc:  # noqa: BLE001
             self.log.warning(f"backend not recorded: {exc}")
         meta["end_reason"] = reason

@@ -43,6 +43,14 @@ int pg_procfs_thread_io(pid_t tid, pg_proc_io_t *out);
 /* Counters of the whole process (/proc/self/io): live and exited threads. */
 int pg_procfs_process_io(pg_proc_io_t *out);
 int pg_procfs_process_stat(pg_proc_stat_t *out);
+/* The kernel ids of this process's threads now (/proc/self/task): up to
+ * capacity of them into out; returns how many threads there are (more than
+ * capacity when out was too small) or a negative pg_error_t. Uses
+ * opendir/readdir: allocates, so not for allocator hooks either. */
+int pg_procfs_thread_ids(pid_t *out, size_t capacity);
+/* The OS name of a thread (/proc/self/task/<tid>/comm, 0 = calling
+ * thread), at most size - 1 bytes, NUL-terminated, no newline. */
+int pg_procfs_thread_name(pid_t tid, char *out, size_t size);
 /* The calling thread's kernel thread id. */
 pid_t pg_procfs_gettid(void);
 

@@ -8,6 +8,7 @@
 #include "pg_error.h"
 #include "pg_memory.h"
 #include "pg_sampler.h"
+#include "pg_io.h"
 
 pg_tracer_t pg_tracer = {.extra_index = -1};
 
@@ -26,6 +27,8 @@ static uint64_t threads_seen; /* threads attached this session (GIL) */
 static void thread_destroy(void *pointer)
 {
     pg_thread_t *thread = pointer;
+    if (thread->generation == pg_tracer.generation && pg_io_active())
+        pg_io_thread_exit(thread); /* its I/O totals outlive it */
     pthread_mutex_lock(&thread_lock);
     pg_cpu_thread_detach(thread);
     if (thread->prev)
@@ -55,6 +58,7 @@ static void thread_reset(pg_thread_t *thread)
     thread->root_acc_mask = 0;
     thread->mem_live = 0;
     __atomic_store_n(&thread->published_node, PG_ROOT, __ATOMIC_RELAXED);
+    memset(thread->io_hooked, 0, sizeof thread->io_hooked);
     threads_seen++;
     pg_cpu_thread_attach(thread); /* runs on the thread itself */
 }
@@ -71,6 +75,7 @@ pg_thread_t *pg_thread_attach(void)
     if (!thread)
         return NULL;
     thread->capacity = 64;
+    thread->tid = pg_procfs_gettid();
     thread->frames = malloc(thread->capacity * sizeof *thread->frames);
     if (!thread->frames) {
         free(thread);
@@ -337,6 +342,14 @@ size_t pg_tracer_published_nodes(uint32_t *nodes, size_t max)
     }
     pthread_mutex_unlock(&thread_lock);
     return n;
+}
+
+void pg_tracer_threads_visit(void (*visit)(const pg_thread_t *thread, void *data), void *data)
+{
+    pthread_mutex_lock(&thread_lock);
+    for (pg_thread_t *thread = thread_list; thread; thread = thread->next)
+        visit(thread, data);
+    pthread_mutex_unlock(&thread_lock);
 }
 
 uint64_t pg_tracer_memory(void)

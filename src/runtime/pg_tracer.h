@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include "pg_clock.h"
 #include "pg_profile.h"
@@ -97,6 +98,11 @@ typedef struct pg_thread {
     uint32_t published_node; /* node this thread is in (PG_ROOT: none), for
                                 the resource sampler: relaxed atomic stores
                                 by this thread, loads by the sampler */
+    pid_t tid;               /* kernel thread id, set when first attached */
+    uint64_t io_hooked[8];   /* this session, seen by the I/O hooks (pg_io.c;
+                                own thread only): read-family bytes read,
+                                bytes written, read calls, write calls, then
+                                the same four for send/recv-family calls */
     struct pg_thread *next;  /* thread list, protected by thread_lock */
     struct pg_thread *prev;
 } pg_thread_t;
@@ -306,6 +312,9 @@ static inline void pg_tracer_acc_level(pg_thread_t *thread, int64_t before, int6
  * their metrics in the live profile now and again after pg_tracer_reset.
  * Call after pg_tracer_begin, with the GIL. 0 or a negative pg_error_t. */
 int pg_tracer_acc_enable(uint32_t slots);
+/* Call visit for every thread stack, under the thread-list lock (visit
+ * must not attach threads or take the GIL). */
+void pg_tracer_threads_visit(void (*visit)(const pg_thread_t *thread, void *data), void *data);
 
 /* Pop the frame whose key is key. Nearly always the top; when an exit
  * arrives for a frame below the top (frames whose exit was never reported),

@@ -66,6 +66,9 @@ def dump(fmt: ModuleType, path: Path) -> list[str]:
     )
     for key, value in p["meta"].items():
         lines.append(f"meta {hex_text(key)} {hex_text(value)}")
+    for t in p.get("thread_io", []):
+        counters = " ".join(str(t[c]) for c in fmt.THREAD_IO_COUNTERS)
+        lines.append(f"thread_io {t['tid']} {hex_text(t['name'])} {t['flags']} {counters}")
     index = {s: i for i, s in enumerate(p["strings"])}
     lines += [f"string {hex_text(s)}" for s in p["strings"]]
     for f in p["functions"]:

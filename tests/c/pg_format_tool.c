@@ -77,6 +77,21 @@ static void dump_profile(const pg_profile_t *p)
         print_hex(p->meta[i].value, strlen(p->meta[i].value));
         putchar('\n');
     }
+    for (uint32_t i = 0; i < p->thread_io_count; i++) {
+        const pg_thread_io_t *t = &p->thread_io[i];
+        printf("thread_io %" PRIu64, t->tid);
+        print_hex(t->name, strlen(t->name));
+        const uint64_t counters[] = {t->rchar, t->wchar, t->syscr, t->syscw, t->read_bytes,
+                                     t->write_bytes, t->hooked_read_bytes,
+                                     t->hooked_write_bytes, t->hooked_read_ops,
+                                     t->hooked_write_ops, t->hooked_recv_bytes,
+                                     t->hooked_send_bytes, t->hooked_recv_ops,
+                                     t->hooked_send_ops};
+        printf(" %u", t->flags);
+        for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++)
+            printf(" %" PRIu64, counters[c]);
+        putchar('\n');
+    }
     for (uint32_t i = 0; i < p->strings.count; i++) {
         printf("string");
         print_hex(p->strings.strings[i], p->strings.lengths[i]);

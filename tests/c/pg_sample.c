@@ -88,6 +88,19 @@ static int build_small(pg_profile_t *profile)
         rc = pg_profile_process_add(profile, &parent);
     if (rc == PG_OK)
         rc = pg_profile_process_add(profile, &worker);
+    pg_thread_io_t process = {.tid = 0, .flags = PG_THREAD_IO_PROCESS, .rchar = 1u << 20,
+                              .wchar = 52428800, .syscr = 40, .syscw = 800,
+                              .write_bytes = 52428800, .hooked_read_bytes = 1000,
+                              .hooked_write_bytes = 52428000, .hooked_read_ops = 3,
+                              .hooked_write_ops = 790};
+    pg_thread_io_t io_worker = {.tid = 4242, .name = "worker-1", .flags = PG_THREAD_IO_EXITED,
+                                .rchar = 4096, .syscr = 1, .hooked_read_bytes = 4096,
+                                .hooked_read_ops = 1, .hooked_recv_bytes = 10485760,
+                                .hooked_recv_ops = 160};
+    if (rc == PG_OK)
+        rc = pg_profile_thread_io_append(profile, &process);
+    if (rc == PG_OK)
+        rc = pg_profile_thread_io_append(profile, &io_worker);
     if (rc < 0)
         return rc;
     int64_t main_ = add_func(profile, "main", "etl.py", 1, PG_FUNC_PYTHON);

@@ -140,6 +140,21 @@ void pg_test_check_profiles_equal(const pg_profile_t *a, const pg_profile_t *b)
         PG_CHECK(strcmp(a->meta[i].key, b->meta[i].key) == 0);
         PG_CHECK(strcmp(a->meta[i].value, b->meta[i].value) == 0);
     }
+    PG_CHECK_U64(a->thread_io_count, b->thread_io_count);
+    for (uint32_t i = 0; i < a->thread_io_count; i++) {
+        const pg_thread_io_t *x = &a->thread_io[i], *y = &b->thread_io[i];
+        PG_CHECK(x->tid == y->tid && x->flags == y->flags && strcmp(x->name, y->name) == 0);
+        const uint64_t xs[] = {x->rchar, x->wchar, x->syscr, x->syscw, x->read_bytes,
+                               x->write_bytes, x->hooked_read_bytes, x->hooked_write_bytes,
+                               x->hooked_read_ops, x->hooked_write_ops, x->hooked_recv_bytes,
+                               x->hooked_send_bytes, x->hooked_recv_ops, x->hooked_send_ops};
+        const uint64_t ys[] = {y->rchar, y->wchar, y->syscr, y->syscw, y->read_bytes,
+                               y->write_bytes, y->hooked_read_bytes, y->hooked_write_bytes,
+                               y->hooked_read_ops, y->hooked_write_ops, y->hooked_recv_bytes,
+                               y->hooked_send_bytes, y->hooked_recv_ops, y->hooked_send_ops};
+        for (size_t c = 0; c < sizeof xs / sizeof xs[0]; c++)
+            PG_CHECK_U64(xs[c], ys[c]);
+    }
     PG_CHECK_U64(a->strings.count, b->strings.count);
     for (uint32_t i = 0; i < a->strings.count; i++) {
         PG_CHECK_U64(a->strings.lengths[i], b->strings.lengths[i]);

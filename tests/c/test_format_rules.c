@@ -447,6 +447,47 @@ static void test_metrics(void)
     PG_CHECK_RC(spec_read(&spec), PG_ERR_CORRUPT);
 }
 
+static void put_thread_io(pg_bytes_t *out, uint64_t tid, const char *name, size_t length,
+                          uint64_t flags)
+{
+    PUT_UVS(out, tid);
+    put_text(out, name, length);
+    PUT_UVS(out, flags, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+}
+
+static void test_thread_io(void)
+{
+    file_spec_t spec;
+    spec_default(&spec); /* a process row and an exited thread's row */
+    pg_bytes_t *rows = spec_add(&spec, "ITHR");
+    PUT_UVS(rows, 2);
+    put_thread_io(rows, 0, "", 0, 1);
+    put_thread_io(rows, 77, "worker", 6, 4);
+    PG_CHECK_RC(spec_read(&spec), PG_OK);
+    spec_default(&spec); /* a name as long as the kernel's limit, NUL included */
+    rows = spec_add(&spec, "ITHR");
+    PUT_UVS(rows, 1);
+    put_thread_io(rows, 5, "0123456789abcdef", 16, 0);
+    PG_CHECK_RC(spec_read(&spec), PG_ERR_CORRUPT);
+    static const struct {
+        uint64_t tid, flags;
+    } bad[] = {{0, 0}, {5, 1}, {5, 8}, {0, 9}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        spec_default(&spec);
+        rows = spec_add(&spec, "ITHR");
+        PUT_UVS(rows, 1);
+        put_thread_io(rows, bad[i].tid, "t", 1, bad[i].flags);
+        PG_CHECK_RC(spec_read(&spec), PG_ERR_CORRUPT);
+    }
+    spec_default(&spec); /* a count the payload cannot hold */
+    PUT_UVS(spec_add(&spec, "ITHR"), (uint64_t)1 << 31, 0);
+    PG_CHECK_RC(spec_read(&spec), PG_ERR_CORRUPT);
+    spec_default(&spec); /* twice */
+    PUT_UVS(spec_add(&spec, "ITHR"), 0);
+    PUT_UVS(spec_add(&spec, "ITHR"), 0);
+    PG_CHECK_RC(spec_read(&spec), PG_ERR_CORRUPT);
+}
+
 int main(void)
 {
     test_default_is_valid();
@@ -457,6 +498,7 @@ int main(void)
     test_functions();
     test_nodes();
     test_histograms();
+    test_thread_io();
     test_metrics();
     puts("test_format_rules: ok");
     return 0;

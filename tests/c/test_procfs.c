@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 static void test_thread_io_counts_own_writes(void)
@@ -36,6 +37,37 @@ static void *reader_thread(void *argument)
     PG_CHECK_RC(pg_procfs_thread_io(0, out), PG_OK);
     out->rchar -= before.rchar;
     return NULL;
+}
+
+static void *named_thread(void *argument)
+{
+    pthread_setname_np(pthread_self(), "pg-io-test");
+    *(pid_t *)argument = pg_procfs_gettid();
+    char name[16];
+    PG_CHECK_RC(pg_procfs_thread_name(0, name, sizeof name), PG_OK);
+    PG_CHECK(strcmp(name, "pg-io-test") == 0);
+    pid_t ids[64];
+    int count = pg_procfs_thread_ids(ids, 64);
+    PG_CHECK(count >= 2 && count <= 64);
+    int found = 0;
+    for (int i = 0; i < count; i++)
+        found += ids[i] == pg_procfs_gettid() || ids[i] == getpid();
+    PG_CHECK(found == 2); /* this thread and the main one */
+    return NULL;
+}
+
+static void test_thread_ids_and_names(void)
+{
+    pthread_t thread;
+    pid_t tid = 0;
+    char name[4];
+    PG_CHECK(pthread_create(&thread, NULL, named_thread, &tid) == 0);
+    PG_CHECK(pthread_join(thread, NULL) == 0);
+    PG_CHECK(tid > 0 && tid != getpid());
+    PG_CHECK(pg_procfs_thread_ids(NULL, 0) >= 1);
+    PG_CHECK_RC(pg_procfs_thread_name(0, name, sizeof name), PG_OK);
+    PG_CHECK(strlen(name) <= 3); /* cut to the room given */
+    PG_CHECK(pg_procfs_thread_name(tid, name, sizeof name) < 0); /* gone */
 }
 
 static void test_threads_counted_apart(void)
@@ -77,6 +109,7 @@ int main(void)
 {
     test_thread_io_counts_own_writes();
     test_threads_counted_apart();
+    test_thread_ids_and_names();
     test_stat_cpu_and_memory();
     test_missing_thread_is_io_error();
     return 0;

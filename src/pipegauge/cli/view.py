@@ -15,6 +15,7 @@ from ..renderers.charts import DEFAULT_TOP, render_charts
 from .._stage_report import stage_report
 from ..renderers.timeline import render_timeline
 from ..renderers.header import render_header
+from ..renderers.io import render_io
 from ..renderers.resources import render_resources
 from ..renderers.stages import render_stages
 from ..renderers.table import render_table
@@ -36,10 +37,12 @@ memory allocated, net and peak, I/O bytes when recorded), or with --tree the
 call tree with each path's share of the run. --charts adds bar charts of the
 top functions by self time, total time, calls and memory (memory only when
 the run recorded it). --timeline adds sparklines of RSS, CPU, I/O rate,
-threads and GPU utilisation and memory over the run. --diff BASE adds the
-diff table against another run (see 'pipegauge diff'). Every line fits 80
-columns: long names are cut in the
-middle. Colour is used only on a terminal and never when NO_COLOR is set."""
+threads and GPU utilisation and memory over the run. --io adds the I/O totals
+of each thread (the kernel's counters next to the bytes charged to functions)
+and the top functions by bytes read and written. --diff BASE adds the diff
+table against another run (see 'pipegauge diff'). Every line fits 80
+columns: long names are cut in the middle. Colour is used only on a terminal
+and never when NO_COLOR is set."""
 
 DEFAULT_LIMIT = 40
 
@@ -96,6 +99,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add bar charts of the top functions by self time, total time, calls and memory")
     parser.add_argument("--timeline", action="store_true",
                         help="add sparklines of RSS, CPU, I/O, threads and GPUs over the run")
+    parser.add_argument("--io", action="store_true",
+                        help="add I/O totals per thread and the top functions by bytes read and written")
     parser.add_argument("--min-percent", type=_percent, default=None, metavar="P",
                         help="--tree: hide call paths below P%% of the run (default 0.5, "
                              "or min_percent from the configuration)")
@@ -174,6 +179,11 @@ def execute(args: argparse.Namespace) -> int:
         assert profile is not None
         output.append("\n" + render_timeline(profile.timeline(), profile.meta, style=style,
                                               encoding=getattr(sys.stdout, "encoding", None)))
+    if args.io:
+        profile = run.profile
+        assert profile is not None
+        top = DEFAULT_TOP if args.limit is None else args.limit
+        output.append("\n" + render_io(profile, stats, cwd=cwd, limit=top or None, style=style))
     sys.stdout.write("".join(output))
     sys.stdout.flush()
     return 0

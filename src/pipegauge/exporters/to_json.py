@@ -120,6 +120,10 @@ def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]
         "processes": process_list(profile),
         "stages": stage_report(profile).to_json(),
         "timeline": profile.timeline(),
+        "thread_io": [
+            {key: (value if key == "name" else int(value)) for key, value in row.items()}
+            for row in profile.thread_io()
+        ],
     }
     return document
 

@@ -3,8 +3,10 @@
 #define _GNU_SOURCE
 #include "pg_procfs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -182,4 +184,42 @@ int pg_procfs_process_stat(pg_proc_stat_t *out)
 fail:
     memset(out, 0, sizeof *out);
     return rc;
+}
+
+int pg_procfs_thread_ids(pid_t *out, size_t capacity)
+{
+    DIR *directory = opendir("/proc/self/task");
+    if (!directory)
+        return PG_ERR_IO;
+    size_t count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(directory)) != NULL) {
+        char *end;
+        long tid = strtol(entry->d_name, &end, 10);
+        if (end == entry->d_name || *end || tid <= 0)
+            continue; /* "." and ".." */
+        if (count < capacity)
+            out[count] = (pid_t)tid;
+        count++;
+    }
+    closedir(directory);
+    return count > (size_t)INT32_MAX ? PG_ERR_LIMIT : (int)count;
+}
+
+int pg_procfs_thread_name(pid_t tid, char *out, size_t size)
+{
+    char path[64], buffer[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/comm",
+             (long)(tid ? tid : pg_procfs_gettid()));
+    int rc = procfs_read(path, buffer, sizeof buffer);
+    if (size)
+        out[0] = '\0';
+    if (rc < 0 || size == 0)
+        return rc < 0 ? rc : PG_ERR_ARG;
+    size_t length = strcspn(buffer, "\n");
+    if (length >= size)
+        length = size - 1;
+    memcpy(out, buffer, length);
+    out[length] = '\0';
+    return 0;
 }
