@@ -197,7 +197,8 @@ def test_gpu_busy_time_is_attributed_to_the_running_functions(pipegauge, write_s
     # whose load_data() runs while it is idle; then two threads train at once
     state = workdir / "state"
     write_script(ATTRIBUTION.format(state=str(state)))
-    result = pipegauge("run", "-o", "out", "--timeline-hz", "100", "prog.py",
+    # (--no-io: the view's I/O columns would cut train's name to fit 80)
+    result = pipegauge("run", "-o", "out", "--no-io", "--timeline-hz", "100", "prog.py",
                        env=gpu_env(fake_nvml, state))
     assert result.returncode == 0, result.stderr
     profile = profile_of(workdir / "out")
