@@ -15,6 +15,7 @@ demo:
 	.venv/bin/pip install $(PIP_FLAGS) .
 	.venv/bin/pipegauge run -o .pipegauge/demo examples/pipeline.py
 	.venv/bin/pipegauge view .pipegauge/demo --limit 15
+	.venv/bin/pipegauge view .pipegauge/demo --stages
 	@echo
 	@echo "demo run directory: $$(pwd)/.pipegauge/demo"
 	@echo "demo report (open in a browser): $$(pwd)/.pipegauge/demo/report.html"

@@ -70,6 +70,16 @@ def test_example_pipeline_profile(pipegauge, workdir):
     summary = load_summary(run_dir)
     assert summary["run"]["threads"] >= 2
     assert summary["end_reason"] == "sys.exit(0)"  # the example ends with sys.exit(main())
+    # AND its declared stages carry exact record counts and a bottleneck verdict
+    stages = {stage["name"]: stage for stage in summary["stages"]["stages"]}
+    assert summary["stages"]["auto"] is False
+    assert list(stages) == ["extract", "parse", "validate", "enrich"]
+    assert stages["extract"]["records_out"] == rows
+    assert (stages["parse"]["records_in"], stages["parse"]["records_out"]) == (rows, expected["parsed"])
+    assert (stages["validate"]["records_in"], stages["validate"]["records_out"]) == (
+        expected["parsed"], expected["accepted"])
+    assert stages["enrich"]["records_out"] == expected["accepted"]
+    assert summary["stages"]["bottleneck"]
 
 
 def test_example_pipeline_view_and_export(pipegauge, workdir):
