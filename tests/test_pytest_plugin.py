@@ -179,3 +179,34 @@ def test_pipegauge_merged_writes_one_run_of_all_tests(project: pytest.Pytester) 
     calls = {item.name: item.calls for item in Run.load(runs[0] / "profile.pgprof").stats()}
     assert calls["step"] == 42 and calls["pipeline"] == 2
     result.stdout.fnmatch_lines(["pipegauge: all tests merged into *pg-runs*"])
+
+
+def test_max_alloc_mb_fails_naming_the_allocating_function(project: pytest.Pytester) -> None:
+    # GIVEN a test whose helper allocates ~40 MB of bytes objects (kept alive)
+    # under a 10 MB budget, and one that stays well within it
+    project.makepyfile(test_alloc='''
+        import pytest
+
+        def hoard():
+            kept = []
+            for _ in range(40):  # a loop, not a comprehension (its own frame before 3.12)
+                kept.append(bytes(1 << 20))
+            return kept
+
+        @pytest.mark.pipegauge(max_alloc_mb=10)
+        def test_too_much():
+            assert len(hoard()) == 40
+
+        @pytest.mark.pipegauge(max_alloc_mb=100)
+        def test_within():
+            assert len(hoard()) == 40
+    ''')
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    # THEN only the first fails, naming the budget, the measured total and the function
+    result.assert_outcomes(failed=1, passed=1)
+    text = result.stdout.str()
+    match = re.search(r"pipegauge budget max_alloc_mb=10 exceeded: the test allocated ([0-9.]+) MB", text)
+    assert match, text
+    assert 40 <= float(match.group(1)) < 60
+    contributors = text[text.index("top contributors (allocated):"):].splitlines()[1:4]
+    assert any("hoard" in line for line in contributors), text

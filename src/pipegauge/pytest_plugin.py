@@ -36,6 +36,7 @@ from ._rundir import new_run_dir, safe_name, write_run_dir
 from ._stats import FunctionStats
 from ._units import format_duration_s
 
+MB = 1024 * 1024
 BUDGETS = ("max_time_ms", "max_p95_ms", "max_alloc_mb", "max_calls")
 TOP_CONTRIBUTORS = 5
 SLOWEST_SHOWN = 10
@@ -295,6 +296,23 @@ def _is_function(item: FunctionStats, file: str, qualname: str) -> bool:
         return False
 
 
+def _check_alloc(stats: list[FunctionStats], limit: float) -> list[str]:
+    """max_alloc_mb: heap bytes allocated during the test, every function's own
+    allocations added up (memory attribution must be on)."""
+    own = [(item.allocated_bytes, item) for item in stats if item.allocated_bytes is not None]
+    if not own:
+        warnings.warn(pytest.PytestWarning(
+            "pipegauge budget max_alloc_mb not checked: memory attribution is off"), stacklevel=1)
+        return []
+    total = sum(value for value, _ in own)
+    if total <= limit * MB:
+        return []
+    top = sorted(own, key=lambda pair: -pair[0])[:TOP_CONTRIBUTORS]
+    lines = [f"    {value / MB:>10.1f} MB  {item.label}" for value, item in top]
+    return [f"pipegauge budget max_alloc_mb={limit:g} exceeded: the test allocated "
+            f"{total / MB:.1f} MB\n  top contributors (allocated):\n" + "\n".join(lines)]
+
+
 def check_budgets(run: Run, budgets: Mapping[str, Any], *,
                   test_function: tuple[str, str] | None = None) -> list[str]:
     """One failure message per exceeded budget (empty when all hold).
@@ -318,9 +336,7 @@ def check_budgets(run: Run, budgets: Mapping[str, Any], *,
                             f"{item.p95 * 1e3:.2f} ms over {item.calls} calls")
     limit = budgets.get("max_alloc_mb")
     if limit is not None:
-        warnings.warn(pytest.PytestWarning(
-            "pipegauge budget max_alloc_mb not checked: this pipegauge build does not record "
-            "memory allocations yet"), stacklevel=1)
+        failures.extend(_check_alloc(stats, limit))
     for spec, allowed in (budgets.get("max_calls") or {}).items():
         calls = sum(item.calls for item in matching(stats, spec))
         if calls > allowed:
