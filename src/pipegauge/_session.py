@@ -178,13 +178,19 @@ class Session:
     def flush_now(self) -> None:
         """Write a snapshot of the running session now."""
         with self._lock:
-            if self._state != "running" or os.getpid() != self._pid:
-                return
-            try:
-                self._note_tasks(final=False)
-                self._write(self.recording.snapshot())
-            except Exception as exc:  # noqa: BLE001 - a failed flush must not end the program
-                self.recording.log.warning(f"snapshot failed: {exc}")
+            self._snapshot_locked("snapshot")
+
+    def _snapshot_locked(self, what: str) -> bool:
+        """Write a snapshot while running in the owning process (the caller
+        holds self._lock). False when the session is no longer running here."""
+        if self._state != "running" or os.getpid() != self._pid:
+            return False
+        try:
+            self._note_tasks(final=False)
+            self._write(self.recording.snapshot())
+        except Exception as exc:  # noqa: BLE001 - a failed flush must not end the program
+            self.recording.log.warning(f"{what} failed: {exc}")
+        return True
 
     def _finalise(self, reason: str) -> Run | None:
         self._flush_stop.set()
@@ -252,13 +258,8 @@ class Session:
     def _flush_loop(self, interval: float) -> None:
         while not self._flush_stop.wait(interval):
             with self._lock:  # never concurrent with stop(): a snapshot must not overwrite the end
-                if self._state != "running" or os.getpid() != self._pid:
+                if not self._snapshot_locked("periodic snapshot"):
                     return
-                try:
-                    self._note_tasks(final=False)
-                    self._write(self.recording.snapshot())
-                except Exception as exc:  # noqa: BLE001 - a failed flush must not end the program
-                    self.recording.log.warning(f"periodic snapshot failed: {exc}")
 
     # -- exit hooks ------------------------------------------------------
 
