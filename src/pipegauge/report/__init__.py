@@ -192,16 +192,24 @@ def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
     return data
 
 
+def render_page(script: str, styles: tuple[str, ...], data: Any, title: str,
+                subtitle: str = "profile report") -> str:
+    """A self-contained page: the template with the shared units.js and the
+    page's script, its style sheets, and data embedded as escaped JSON."""
+    script_text = _asset("units.js") + "\n" + _asset(script)
+    style = "\n".join(_asset(name) for name in styles)
+    if re.search(r"</script|<!--", script_text, re.IGNORECASE) or "</style" in style.lower():
+        raise RuntimeError("page assets must not contain </script>, <!-- or </style>")
+    parts = {"css": style, "js": script_text, "data": embed_json(data), "title": _escape_html(title)}
+    template = _asset("template.html").replace(">profile report<", f">{_escape_html(subtitle)}<")
+    # One pass, so nothing inserted is scanned for placeholders again.
+    return _PLACEHOLDER.sub(lambda match: parts[match.group(1)], template)
+
+
 def render_html(data: dict[str, Any]) -> str:
     """The whole page for data (see build_data)."""
-    script = _asset("report.js")
-    style = _asset("report.css")
-    if re.search(r"</script|<!--", script, re.IGNORECASE) or "</style" in style.lower():
-        raise RuntimeError("report assets must not contain </script>, <!-- or </style>")
-    title = _escape_html(f"pipegauge: {data['header'].get('name', 'run')}")
-    parts = {"css": style, "js": script, "data": embed_json(data), "title": title}
-    # One pass, so nothing inserted is scanned for placeholders again.
-    return _PLACEHOLDER.sub(lambda match: parts[match.group(1)], _asset("template.html"))
+    return render_page("report.js", ("report.css",), data,
+                       f"pipegauge: {data['header'].get('name', 'run')}")
 
 
 def report_html(run_or_profile: Union[Run, _core.Profile]) -> str:

@@ -21,14 +21,8 @@ const Format = {
     if (a >= 1e-6) return (s * 1e6).toFixed(2) + " \u00b5s";
     return Math.round(s * 1e9) + " ns";
   },
-  bytes(n) {
-    if (!isFinite(n)) return "-";
-    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let i = 0;
-    while (Math.abs(n) >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return (i === 0 ? String(Math.round(n)) : n.toFixed(1)) + " " + units[i];
-  },
-  count(n) { return isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-"; },
+  bytes: Units.bytes,
+  count: Units.count,
   size(n) { return n < 1e6 && Number.isInteger(n) ? String(n) : n.toExponential(2).replace(/\.?0+e\+?/, "e"); },
   percent(f) { return isFinite(f) ? (f >= 0.005 || f === 0 ? (100 * f).toFixed(0) + "%" : "<1%") : "-"; },
 };

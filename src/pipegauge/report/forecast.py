@@ -9,25 +9,18 @@ network, no build step.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from .._files import write_atomic
 from .._forecast import Forecast
-from . import _PLACEHOLDER, _asset, _escape_html, embed_json
+from . import render_page
 
 __all__ = ["render_forecast_page"]
 
 
 def render_forecast_html(forecast: Forecast) -> str:
-    script = _asset("forecast.js")
-    style = _asset("report.css") + "\n" + _asset("forecast.css")
-    if re.search(r"</script|<!--", script, re.IGNORECASE) or "</style" in style.lower():
-        raise RuntimeError("forecast assets must not contain </script>, <!-- or </style>")
-    title = _escape_html(f"pipegauge: forecast for n={forecast.target:g}")
-    parts = {"css": style, "js": script, "data": embed_json(forecast.to_json()), "title": title}
-    template = _asset("template.html").replace(">profile report<", ">scaling forecast<")
-    return _PLACEHOLDER.sub(lambda match: parts[match.group(1)], template)
+    return render_page("forecast.js", ("report.css", "forecast.css"), forecast.to_json(),
+                       f"pipegauge: forecast for n={forecast.target:g}", "scaling forecast")
 
 
 def render_forecast_page(forecast: Forecast, path: str | os.PathLike[str]) -> Path:

@@ -25,14 +25,8 @@ const Format = {
     return Math.round(ns) + " ns";
   },
   seconds(s) { return Format.time(s * 1e9); },
-  bytes(n) {
-    if (!isFinite(n)) return "-";
-    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let i = 0;
-    while (Math.abs(n) >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return (i === 0 ? String(Math.round(n)) : n.toFixed(1)) + " " + units[i];
-  },
-  count(n) { return isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-"; },
+  bytes: Units.bytes,
+  count: Units.count,
   percent(part, whole) { return whole > 0 ? (100 * part / whole).toFixed(1) + "%" : "-"; },
 };
 
