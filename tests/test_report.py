@@ -478,8 +478,16 @@ def test_stages_section_shows_table_verdict_and_gantt(browser, tmp_path):
         assert rows.count() == 3
         assert p.locator("#pg-stages tr.pg-bottleneck").get_attribute("data-stage") == "parse"
         assert p.locator('#pg-stages tr[data-stage="load"] td').nth(2).inner_text() == "200"
-        # AND the Gantt view draws every span, load on two thread rows
+        # AND the Allocated column shows each stage's own heap bytes (memory on)
         data = p.evaluate("window.pgReport.model.data.stages")
+        headings = p.locator("#pg-stages thead th").all_text_contents() or \
+            p.locator("#pg-stages tr").first.locator("th").all_text_contents()
+        column = headings.index("Allocated")
+        for stage in data["stages"]:
+            assert stage["memory"] is not None and stage["memory_measured"] > 0, stage
+            cell = p.locator(f'#pg-stages tr[data-stage="{stage["name"]}"] td').nth(column)
+            assert cell.inner_text().endswith("B"), cell.inner_text()
+        # AND the Gantt view draws every span, load on two thread rows
         assert p.locator("#pg-stages svg.pg-gantt rect.pg-span").count() == len(data["spans"])
         labels = p.locator("#pg-stages .pg-gantt-label").all_text_contents()
         assert sum(label.startswith("load \u00b7 thread ") for label in labels) == 2

@@ -407,7 +407,7 @@ static PyObject *stage_dict(const pg_stage_t *s, double unit)
         return NULL;
     PyObject *name = PyUnicode_DecodeUTF8(s->name, s->name_length, "replace");
     PyObject *dict = name ? Py_BuildValue(
-        "{s:O,s:O,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:K,s:K,s:K,s:O}",
+        "{s:O,s:O,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:O}",
         "name", name, "auto", (s->flags & PG_STAGE_AUTO) ? Py_True : Py_False,
         "invocations", (unsigned long long)s->invocations,
         "records_in", (unsigned long long)s->records_in,
@@ -420,7 +420,9 @@ static PyObject *stage_dict(const pg_stage_t *s, double unit)
         "cpu_measured", (unsigned long long)s->cpu_invocations,
         "io_read_bytes", (unsigned long long)s->io_read_bytes,
         "io_write_bytes", (unsigned long long)s->io_write_bytes,
-        "io_measured", (unsigned long long)s->io_invocations, "latency", latency) : NULL;
+        "io_measured", (unsigned long long)s->io_invocations,
+        "memory_bytes", (unsigned long long)s->mem_allocated,
+        "memory_measured", (unsigned long long)s->mem_activations, "latency", latency) : NULL;
     Py_XDECREF(name);
     Py_DECREF(latency);
     return dict;

@@ -57,7 +57,7 @@ enum {
     MIN_NODE_BYTES = 7,   /* parent, func and five counters */
     MIN_BUCKET_BYTES = 2, /* index delta, count */
     MIN_PROCESS_BYTES = 9, /* pid, parent, role length, state, five counters */
-    MIN_STAGE_BYTES = 22, /* name, 16 counters, histogram header */
+    MIN_STAGE_BYTES = 24, /* name, 18 counters, histogram header */
     MIN_SPAN_BYTES = 6,   /* stage, thread, start, duration, busy, count */
     MIN_METRIC_BYTES = 4, /* name, unit, merge, value count */
     MIN_VALUE_BYTES = 2,  /* node index delta, value */
@@ -468,7 +468,8 @@ static int read_stage(pg_stage_table_t *table, pg_cursor_t *in)
         &s->invocations,     &s->records_in,     &s->records_out,    &s->bytes,
         &s->exceptions,      &s->own,            &s->upstream,       &s->nested,
         &s->suspended,       &s->wall,           &s->cpu_ns,         &s->cpu_invocations,
-        &s->io_read_bytes,   &s->io_write_bytes, &s->io_invocations,
+        &s->io_read_bytes,   &s->io_write_bytes, &s->io_invocations, &s->mem_allocated,
+        &s->mem_activations,
     };
     uint64_t flags = pg_cursor_uv(in);
     for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)

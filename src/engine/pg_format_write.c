@@ -294,6 +294,7 @@ static void encode_stages(pg_bytes_t *out, const pg_stage_table_t *table)
             s->bytes,          s->exceptions,     s->own,            s->upstream,
             s->nested,         s->suspended,      s->wall,           s->cpu_ns,
             s->cpu_invocations, s->io_read_bytes, s->io_write_bytes, s->io_invocations,
+            s->mem_allocated,  s->mem_activations,
         };
         for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
             pg_bytes_put_uv(out, fields[f]);

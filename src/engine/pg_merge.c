@@ -119,6 +119,8 @@ static int merge_stage(const merge_t *merge, pg_stage_t *d, const pg_stage_t *s,
     d->io_read_bytes += s->io_read_bytes;
     d->io_write_bytes += s->io_write_bytes;
     d->io_invocations += s->io_invocations;
+    d->mem_allocated += s->mem_allocated;
+    d->mem_activations += s->mem_activations;
     return merge_hist(merge, &d->latency, &s->latency);
 }
 

@@ -55,6 +55,11 @@ typedef struct pg_stage {
     uint64_t io_read_bytes;   /* thread rchar delta of measured invocations */
     uint64_t io_write_bytes;  /* thread wchar delta of measured invocations */
     uint64_t io_invocations;  /* invocations whose I/O was measured */
+    uint64_t mem_allocated;   /* heap bytes the thread allocated during the
+                                 stage's own activations (nested and
+                                 upstream stages excluded) */
+    uint64_t mem_activations; /* activations whose allocations were counted
+                                 (0: memory was not measured) */
     pg_hist_t latency;        /* units per record (own time); owned */
 } pg_stage_t;
 

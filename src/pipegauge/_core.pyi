@@ -80,7 +80,9 @@ class Profile:
         upstream_ns, nested_ns, suspended_ns, wall_ns, cpu_ns, cpu_measured
         (activations whose CPU clock was read), io_read_bytes,
         io_write_bytes, io_measured (invocations whose /proc I/O was read),
-        latency {count, min_ns, mean_ns, p50_ns, p95_ns, p99_ns, max_ns}
+        memory_bytes (heap bytes allocated in the stage's own activations),
+        memory_measured (activations whose allocations were counted; 0 when
+        memory was off), latency {count, min_ns, mean_ns, p50_ns, p95_ns, p99_ns, max_ns}
         (per record, own time). Not overhead-corrected."""
     def spans(self) -> list[tuple[int, int, float, float, float, int]]:
         """Stage invocation spans: (stage index, OS thread id, start_ns,

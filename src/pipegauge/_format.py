@@ -57,7 +57,7 @@ _MIN_NODE_BYTES: Final = 7
 _MIN_BUCKET_BYTES: Final = 2
 _MIN_PROCESS_BYTES: Final = 9
 _PROCESS_STATE_MAX: Final = 2  # 0 finished, 1 lost, 2 running
-_MIN_STAGE_BYTES: Final = 22
+_MIN_STAGE_BYTES: Final = 24
 _MIN_SPAN_BYTES: Final = 6
 _MIN_METRIC_BYTES: Final = 4
 _MIN_VALUE_BYTES: Final = 2
@@ -178,7 +178,7 @@ class RunStats(TypedDict):
 STAGE_FIELDS: Final = (
     "flags", "invocations", "records_in", "records_out", "bytes", "exceptions", "own",
     "upstream", "nested", "suspended", "wall", "cpu_ns", "cpu_invocations",
-    "io_read_bytes", "io_write_bytes", "io_invocations",
+    "io_read_bytes", "io_write_bytes", "io_invocations", "mem_allocated", "mem_activations",
 )
 
 

@@ -49,6 +49,10 @@ class StageStats:
     io_measured: int
     throughput_own: float | None  # records out per second of own time
     throughput_wall: float | None  # records out per second of wall time
+    # heap bytes allocated in its own activations (nested stages excluded);
+    # None when memory was not measured (--no-memory), not 0
+    memory: int | None = None
+    memory_measured: int = 0  # activations whose allocations were counted
     latency: dict[str, float] = field(default_factory=dict)  # per record, ns
 
     @property
@@ -137,6 +141,8 @@ def _declared(profile: _core.Profile) -> list[StageStats]:
             io_measured=s["io_measured"],
             throughput_own=_rate(records, own), throughput_wall=_rate(records, wall),
             latency=s["latency"] if s["latency"]["count"] else {},
+            memory=s["memory_bytes"] if s["memory_measured"] else None,
+            memory_measured=s["memory_measured"],
         ))
     return result
 

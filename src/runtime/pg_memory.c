@@ -642,6 +642,11 @@ uint64_t pg_memory_thread_allocated(void)
     return thread ? thread->mem_allocated : 0;
 }
 
+int pg_memory_counting(void)
+{
+    return counting;
+}
+
 uint64_t pg_memory_untracked(void)
 {
     return __atomic_load_n(&untracked, __ATOMIC_RELAXED);

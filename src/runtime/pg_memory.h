@@ -33,6 +33,8 @@ int pg_memory_hook_numpy(void **api);
 /* Heap bytes the calling thread allocated while profiled, so far (for
  * stage boundaries: differences between two calls). Any thread. */
 uint64_t pg_memory_thread_allocated(void);
+/* 1 while a session attributes memory (pg_memory_start to _stop). */
+int pg_memory_counting(void);
 /* Blocks not recorded because the size table was full (this session). */
 uint64_t pg_memory_untracked(void);
 /* Heap bytes held by the size tables. */

@@ -8,6 +8,7 @@
 
 #include "pg_clock.h"
 #include "pg_error.h"
+#include "pg_memory.h"
 
 pg_stages_t pg_stages_live = {
     .table = {.span_limit = PG_STAGE_SPAN_LIMIT}, .io_enabled = 1, .cpu_enabled = 1};
@@ -156,6 +157,10 @@ uint32_t pg_stages_push(uint32_t stage, uint32_t flags)
     }
     if (flags & PG_STAGE_FRAME_CPU && pg_stages_live.cpu_enabled)
         frame->cpu_start = thread_cpu_ns();
+    if (pg_memory_counting()) {
+        frame->mem_ok = 1;
+        frame->mem_start = pg_memory_thread_allocated();
+    }
     frame->start = pg_clock_ticks(); /* last: the bookkeeping is not the stage's */
     return thread->depth;
 }
@@ -176,6 +181,20 @@ static pg_stage_frame_t *measured_io_parent(stage_thread_t *thread)
         if (thread->frames[i].io_ok)
             return &thread->frames[i];
     return NULL;
+}
+
+/* Bytes the thread allocated in the frame, exclusive of the frames inside
+ * it (every frame reads the counter, so the parent is the frame below). */
+static void charge_memory(stage_thread_t *thread, const pg_stage_frame_t *frame,
+                          pg_stage_t *stage)
+{
+    uint64_t used = pg_memory_thread_allocated() - frame->mem_start;
+    if (used > (UINT64_MAX >> 1))
+        used = 0; /* the counter went back: a new thread state */
+    stage->mem_allocated += used > frame->mem_children ? used - frame->mem_children : 0;
+    stage->mem_activations++;
+    if (thread->depth)
+        thread->frames[thread->depth - 1].mem_children += used;
 }
 
 /* CPU and I/O of a measured frame, exclusive of measured frames inside. */
@@ -245,6 +264,8 @@ void pg_stages_pop(uint32_t depth, uint64_t now, int is_pull, int produced,
         stage->nested += frame->nested;
         if (frame->flags & PG_STAGE_FRAME_CPU || frame->io_ok)
             charge_resources(thread, frame);
+        if (frame->mem_ok && pg_memory_counting())
+            charge_memory(thread, frame, stage);
     }
     if (thread->depth) {
         pg_stage_frame_t *parent = &thread->frames[thread->depth - 1];

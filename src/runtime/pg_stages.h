@@ -24,7 +24,9 @@
  * stack's first growth, no CPU-time clock, no /proc read. CPU time is read
  * (CLOCK_THREAD_CPUTIME_ID) only for activations flagged PG_STAGE_FRAME_CPU
  * (calls, with-blocks, coroutine steps), thread I/O only for those flagged
- * PG_STAGE_FRAME_IO (calls and with-blocks).
+ * PG_STAGE_FRAME_IO (calls and with-blocks). The thread's allocated-bytes
+ * counter (a thread-local field the memory hooks keep) is read at every
+ * push and pop while memory is attributed: it is as cheap as a clock read.
  */
 #ifndef PG_STAGES_H
 #define PG_STAGES_H
@@ -54,6 +56,9 @@ typedef struct pg_stage_frame {
     int io_ok;               /* io_start was read */
     uint64_t io_children_read;  /* I/O of measured frames nested inside */
     uint64_t io_children_write;
+    uint64_t mem_start;      /* thread allocated bytes at push (mem_ok) */
+    uint64_t mem_children;   /* bytes allocated in frames nested inside */
+    int mem_ok;              /* memory was being attributed at push */
 } pg_stage_frame_t;
 
 /* What an activation did, as its pop reports it. */

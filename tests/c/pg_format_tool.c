@@ -167,6 +167,7 @@ static void dump_stages(const pg_stage_table_t *t)
                                    s->bytes, s->exceptions, s->own, s->upstream, s->nested,
                                    s->suspended, s->wall, s->cpu_ns, s->cpu_invocations,
                                    s->io_read_bytes, s->io_write_bytes, s->io_invocations,
+                                   s->mem_allocated, s->mem_activations,
                                    h->count, h->sum, h->min, h->max};
         for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
             printf(" %" PRIu64, fields[f]);

@@ -43,6 +43,7 @@ static int build_stages(pg_stage_table_t *table)
     p->exceptions = 1, p->own = 50000, p->upstream = 7000, p->nested = 300;
     p->suspended = 9000, p->wall = 70000, p->cpu_ns = 40000, p->cpu_invocations = 2;
     p->io_read_bytes = 4096, p->io_write_bytes = UINT64_MAX, p->io_invocations = 1;
+    p->mem_allocated = 20u << 20, p->mem_activations = 5;
     pg_stage_t *l = &table->stages[load];
     l->flags = PG_STAGE_AUTO, l->invocations = 1, l->records_out = 5, l->own = 1;
     pg_stage_add_latency(table, (uint32_t)parse, 100, 350);

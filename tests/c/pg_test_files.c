@@ -114,11 +114,13 @@ static void check_stages_equal(const pg_stage_table_t *a, const pg_stage_table_t
         const uint64_t xs[] = {x->flags, x->invocations, x->records_in, x->records_out,
                                x->bytes, x->exceptions, x->own, x->upstream, x->nested,
                                x->suspended, x->wall, x->cpu_ns, x->cpu_invocations,
-                               x->io_read_bytes, x->io_write_bytes, x->io_invocations};
+                               x->io_read_bytes, x->io_write_bytes, x->io_invocations,
+                               x->mem_allocated, x->mem_activations};
         const uint64_t ys[] = {y->flags, y->invocations, y->records_in, y->records_out,
                                y->bytes, y->exceptions, y->own, y->upstream, y->nested,
                                y->suspended, y->wall, y->cpu_ns, y->cpu_invocations,
-                               y->io_read_bytes, y->io_write_bytes, y->io_invocations};
+                               y->io_read_bytes, y->io_write_bytes, y->io_invocations,
+                               y->mem_allocated, y->mem_activations};
         for (size_t f = 0; f < sizeof xs / sizeof xs[0]; f++)
             PG_CHECK_U64(xs[f], ys[f]);
         pg_test_check_hists_equal(&x->latency, &y->latency);

@@ -163,6 +163,10 @@ static void test_merge(void)
     worker.stages.stages[1].records_out = 5;
     worker.stages.stages[1].own = 100;
     worker.stages.stages[1].cpu_ns = 7;
+    parent.stages.stages[0].mem_allocated = 1000;
+    parent.stages.stages[0].mem_activations = 2;
+    worker.stages.stages[1].mem_allocated = 24;
+    worker.stages.stages[1].mem_activations = 3;
     pg_stage_add_latency(&worker.stages, 1, 50, 5);
     pg_stage_span_t span = span_of(1, 99, 10, 30); /* busy 10 */
     PG_CHECK_RC(pg_stage_span_add(&worker.stages, &span), PG_OK);
@@ -173,6 +177,8 @@ static void test_merge(void)
     PG_CHECK_U64(t->stages[0].records_out, 15);
     PG_CHECK_U64(t->stages[0].own, 300);  /* 100 + 2 x 100 */
     PG_CHECK_U64(t->stages[0].cpu_ns, 7); /* ns: not scaled */
+    PG_CHECK_U64(t->stages[0].mem_allocated, 1024); /* bytes: added */
+    PG_CHECK_U64(t->stages[0].mem_activations, 5);
     PG_CHECK_U64(t->stages[0].latency.count, 5);
     PG_CHECK_U64(t->stages[0].latency.max, 100);
     PG_CHECK_U64(t->span_count, 1);

@@ -6,15 +6,14 @@ from __future__ import annotations
 import textwrap
 
 from .._stage_report import StageReport, StageStats
-from .._units import format_bytes
 from ._text import WIDTH, Style, fit_middle, short_count, short_duration
 
 _NAME = 12
 # (heading, width) of each table; with the name and separators: 80 columns
 _FLOW = (("calls", 5), ("in", 7), ("out", 7), ("out/in", 6), ("own", 6), ("upstrm", 6),
          ("susp", 6), ("own r/s", 8), ("wall r/s", 8))
-_DETAIL = (("p50", 7), ("p95", 7), ("p99", 7), ("max", 7), ("cpu", 7), ("io read", 9),
-           ("io write", 9), ("exc", 7))
+_DETAIL = (("p50", 6), ("p95", 6), ("p99", 6), ("max", 6), ("cpu", 6), ("alloc", 7),
+           ("io read", 7), ("io write", 8), ("exc", 5))
 
 
 def _rate(value: float | None) -> str:
@@ -33,7 +32,15 @@ def _latency(stage: StageStats, key: str) -> str:
 
 
 def _io(value: float | None) -> str:
-    return "-" if value is None else format_bytes(value).replace(" ", "")
+    """Bytes in at most 7 characters ('512B', '1.5KiB', '1020MiB'); '-' when
+    not measured."""
+    if value is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            break
+        value /= 1024
+    return (f"{value:.3g}" if value < 99.95 else f"{value:.0f}") + unit
 
 
 def _row(name: str, cells: list[str], widths: tuple[tuple[str, int], ...]) -> str:
@@ -62,7 +69,8 @@ def _detail_cells(stage: StageStats) -> list[str]:
         _latency(stage, "p50_ns"), _latency(stage, "p95_ns"), _latency(stage, "p99_ns"),
         _latency(stage, "max_ns"),
         short_duration(stage.cpu) if stage.cpu is not None else "-",
-        _io(stage.io_read), _io(stage.io_write), short_count(stage.exceptions, 7),
+        _io(stage.memory), _io(stage.io_read), _io(stage.io_write),
+        short_count(stage.exceptions, 5),
     ]
 
 
@@ -93,6 +101,9 @@ def render_stages(report: StageReport, *, style: Style) -> str:
     lines.append(style(_heading(_DETAIL, "per record"), "dim"))
     for stage in report.stages:
         lines.append(_row(stage.name, _detail_cells(stage), _DETAIL))
+    lines.append(style("alloc: heap bytes allocated in its own activations, nested stages "
+                       "excluded", "dim"))
+    lines.append(style("(-: not measured, e.g. --no-memory)", "dim"))
     lines.append("")
     diagram = report.diagram()
     for line in textwrap.wrap(diagram, WIDTH, break_long_words=True, subsequent_indent="  "):

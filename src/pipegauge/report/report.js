@@ -588,6 +588,7 @@ const StagesSection = {
     ["p99", (s) => s.latency.p99_ns != null ? Format.time(s.latency.p99_ns) : "-"],
     ["Max", (s) => s.latency.max_ns != null ? Format.time(s.latency.max_ns) : "-"],
     ["CPU", (s) => s.cpu != null ? Format.seconds(s.cpu) : "-"],
+    ["Allocated", (s) => s.memory != null ? Format.bytes(s.memory) : "not measured"],
     ["I/O read", (s) => s.io_read != null ? Format.bytes(s.io_read) : "-"],
     ["Exceptions", (s) => Format.count(s.exceptions)],
   ],
