@@ -198,7 +198,7 @@ def test_schema_versions(pipegauge, write_script, workdir):
     sqlite3.connect(history).close()
     assert pipegauge("run", "prog.py").returncode == 0
     with sqlite3.connect(history) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         db.execute("PRAGMA user_version = 99")
     # WHEN a newer schema is met THEN one warning, the run is kept

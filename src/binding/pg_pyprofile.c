@@ -591,7 +591,28 @@ static PyObject *profile_timeline(pg_pyprofile_t *self, PyObject *unused)
     return pg_timeline_to_python(&self->profile.timeline);
 }
 
+/* Per stage, its per-record (own time) latency histogram in the encoded ns
+ * form of latency_samples: what the history store keeps for stages. */
+static PyObject *profile_stage_latency_samples(pg_pyprofile_t *self, PyObject *unused)
+{
+    (void)unused;
+    const pg_stage_table_t *table = &self->profile.stages;
+    PyObject *list = PyList_New(table->count);
+    for (uint32_t i = 0; list && i < table->count; i++) {
+        PyObject *sample = pg_sample_bytes(&table->stages[i].latency,
+                                           self->profile.run.ns_per_unit, 1.0);
+        if (!sample) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, sample);
+    }
+    return list;
+}
+
 static PyMethodDef profile_methods[] = {
+    {"stage_latency_samples", (PyCFunction)profile_stage_latency_samples, METH_NOARGS,
+     "stage_latency_samples() -> list of bytes"},
     {"stages", (PyCFunction)profile_stages, METH_NOARGS, "stages() -> list of dicts"},
     {"spans", (PyCFunction)profile_spans, METH_NOARGS, "spans() -> list of tuples"},
     {"read", profile_read, METH_VARARGS | METH_STATIC, "read(path) -> Profile"},

@@ -106,6 +106,9 @@ class Profile:
         Sample i covers [t_ns[i], t_ns[i] + dt_ns[i]) ns after the start;
         levels (rss, threads, GPU memory) are maxima over it, amounts (CPU,
         I/O, GPU busy) sums. See docs/json-schema.md."""
+    def stage_latency_samples(self) -> list[bytes]:
+        """Per stage (stages() order), its per-record own-time latency
+        histogram in the encoded ns form of latency_samples (history)."""
     def metrics(self) -> list[tuple[str, str, str]]:
         """Per-node resource metrics, index order: (name, unit, merge).
         name: dotted, e.g. "mem.alloc_bytes"; unit: "bytes", "count", "ns"

@@ -41,6 +41,10 @@ between repeats are flagged only when the two sides' ranges do not overlap
 and the change exceeds ``min_effect``. Extra per-function metrics (memory,
 I/O, from other collectors) are compared generically: the change must exceed
 ``min_effect`` and, with repeats, the bootstrap interval must exclude 1.
+
+Pipeline stages are rows of kind "stage" judged by the same rules: records
+handled stand for calls (exact counts), own time for self and total time,
+and the per-record own-time histogram for the per-call one.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _core
-from ._history import FunctionRecord, RunRecord
+from ._history import STAGE_KIND, FunctionRecord, RunRecord
 
 REGRESSED, IMPROVED, UNCHANGED, NEW, GONE = "regressed", "improved", "unchanged", "new", "gone"
 VERDICT_ORDER = {REGRESSED: 0, IMPROVED: 1, NEW: 2, GONE: 3, UNCHANGED: 4}
@@ -107,7 +111,17 @@ class FunctionDiff:
 
     @property
     def label(self) -> str:
+        if self.kind == STAGE_KIND:
+            return f"[stage] {self.name}"
         return self.name if self.kind == "builtin" else f"{self.file}:{self.name}"
+
+    def matches(self, pattern: str | None) -> bool:
+        """``--only``: the pattern is contained in the label or matches it as
+        a glob; a stage's bare name counts too."""
+        if not pattern:
+            return True
+        names = (self.label, self.name) if self.kind == STAGE_KIND else (self.label,)
+        return any(pattern in name or fnmatch.fnmatchcase(name, pattern) for name in names)
 
     def change(self, metric: str) -> float | None:
         """Relative change current/base - 1; None when undefined."""
@@ -173,8 +187,14 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def rows(run: RunRecord) -> list[FunctionRecord]:
+    """What is compared of a run: its functions, then its pipeline stages as
+    rows of kind "stage" (records as calls, own time as self time)."""
+    return [*run.functions, *(stage.as_function() for stage in run.stages)]
+
+
 def _by_key(runs: Sequence[RunRecord]) -> list[dict[str, FunctionRecord]]:
-    return [{record.key: record for record in run.functions} for run in runs]
+    return [{record.key: record for record in rows(run)} for run in runs]
 
 
 def _median(values: Sequence[float]) -> float:
@@ -186,7 +206,7 @@ def _median(values: Sequence[float]) -> float:
 
 
 def median_calls(run: RunRecord) -> dict[str, float]:
-    return {record.key: record.p50_ns for record in run.functions}
+    return {record.key: record.p50_ns for record in rows(run)}
 
 
 def learn_noise(clusters: Iterable[Sequence[dict[str, float]]]) -> dict[str, tuple[float, int]]:
@@ -221,7 +241,7 @@ def varying_calls(clusters: Iterable[Sequence[RunRecord]]) -> set[str]:
     for cluster in clusters:
         seen: dict[str, set[int]] = {}
         for run in cluster:
-            for record in run.functions:
+            for record in rows(run):
                 seen.setdefault(record.key, set()).add(record.calls)
         varying.update(key for key, counts in seen.items() if len(counts) > 1)
     return varying
@@ -242,8 +262,22 @@ class _Comparer:
         # not look like every function regressing.
         self.base_speed = [1.0] * len(base.runs)
         self.current_speed = [1.0] * len(current.runs)
+        # Stages have their own run speeds, from their own-time histograms:
+        # a generator function's per-call time includes its upstream, so a
+        # slowed stage shifts the functions downstream of it, not the stages.
+        self.stage_speed = ([1.0] * len(base.runs), [1.0] * len(current.runs))
 
-    def measure_speeds(self, items: Sequence[FunctionDiff]) -> None:
+    def speeds_of(self, key: str) -> tuple[list[float], list[float]]:
+        """(base, current) run speeds that apply to key."""
+        if key.endswith("||" + STAGE_KIND):
+            return self.stage_speed
+        return self.base_speed, self.current_speed
+
+    def shift_of(self, key: str) -> float:
+        base, current = self.speeds_of(key)
+        return _median(current) / _median(base) - 1.0
+
+    def measure_speeds(self, items: Sequence[FunctionDiff], *, stages: bool = False) -> None:
         if len(items) < MIN_FUNCTIONS_FOR_SPEED:
             return
         runs = self.base_runs + self.current_runs
@@ -254,6 +288,9 @@ class _Comparer:
             ratios = [table[key].p50_ns / value for key, value in reference.items()
                       if key in table and value > 0 and table[key].p50_ns > 0]
             speeds.append(_median(ratios) if len(ratios) >= MIN_FUNCTIONS_FOR_SPEED else 1.0)
+        if stages:
+            self.stage_speed = (speeds[:len(self.base_runs)], speeds[len(self.base_runs):])
+            return
         self.base_speed = speeds[:len(self.base_runs)]
         self.current_speed = speeds[len(self.base_runs):]
 
@@ -261,9 +298,10 @@ class _Comparer:
     def common_shift(self) -> float:
         return _median(self.current_speed) / _median(self.base_speed) - 1.0
 
-    def normalised(self, runs: list[dict[str, FunctionRecord]], speeds: list[float]) -> list[dict[str, float]]:
-        return [{key: record.p50_ns / speed for key, record in table.items()}
-                for table, speed in zip(runs, speeds)]
+    def normalised(self, runs: list[dict[str, FunctionRecord]], side: int) -> list[dict[str, float]]:
+        """Each run's median calls over its speed (side 0: base, 1: current)."""
+        return [{key: record.p50_ns / self.speeds_of(key)[side][index]
+                 for key, record in table.items()} for index, table in enumerate(runs)]
 
     def values(self, runs: list[dict[str, FunctionRecord]], key: str, attr: str) -> list[float]:
         """attr of key in every run of a side, 0 where a run lacks it."""
@@ -329,8 +367,9 @@ class _Comparer:
 
     def judge_time(self, item: FunctionDiff) -> None:
         settings = self.settings
-        base_calls = self.medians(self.base_runs, self.base_speed, item.key)
-        current_calls = self.medians(self.current_runs, self.current_speed, item.key)
+        base_speed, current_speed = self.speeds_of(item.key)
+        base_calls = self.medians(self.base_runs, base_speed, item.key)
+        current_calls = self.medians(self.current_runs, current_speed, item.key)
         n_base, n_current = len(base_calls), len(current_calls)
         sd = self.noise.get(item.key, (0.0, 0))[0]
         item.noise = max(settings.min_effect,
@@ -338,7 +377,7 @@ class _Comparer:
         quantiles = (_core.sample_quantiles(self.samples(self.base_runs, item.key), [0.5])[0],
                      _core.sample_quantiles(self.samples(self.current_runs, item.key), [0.5])[0])
         if quantiles[0] > 0:
-            item.call_change = quantiles[1] / quantiles[0] / (1.0 + self.common_shift) - 1.0
+            item.call_change = quantiles[1] / quantiles[0] / (1.0 + self.shift_of(item.key)) - 1.0
         if n_base >= 2 and n_current >= 2 and _mean(base_calls) > 0:
             _, low, high = _core.bootstrap_ratio(base_calls, current_calls, center="mean",
                                                  resamples=settings.resamples,
@@ -376,10 +415,11 @@ class _Comparer:
         item.calls_exact = exact
         if base[0] == current[0] and exact:
             return
+        noun = "records" if item.kind == STAGE_KIND else "calls"
         if exact:
             slower = current[0] > base[0]
             ratio = f"x{current[0] / base[0]:.2f}" if base[0] else "from 0"
-            item.reasons.append(f"calls {int(base[0])} -> {int(current[0])} ({ratio}, exact)")
+            item.reasons.append(f"{noun} {int(base[0])} -> {int(current[0])} ({ratio}, exact)")
         else:
             change = item.change("calls")
             if change is None or abs(change) <= self.settings.min_effect:
@@ -387,7 +427,7 @@ class _Comparer:
             if not (min(current) > max(base) or max(current) < min(base)):
                 return
             slower = change > 0
-            item.reasons.append(f"calls {change:+.1%} (counts vary between runs)")
+            item.reasons.append(f"{noun} {change:+.1%} (counts vary between runs)")
         item.flags["calls"] = REGRESSED if slower else IMPROVED
 
     def judge_extra(self, item: FunctionDiff) -> None:
@@ -415,16 +455,21 @@ def compare(base: Side, current: Side, *, settings: Settings | None = None,
     settings = settings or Settings()
     history = [list(cluster) for cluster in history_clusters]
     comparer = _Comparer(base, current, settings, varying_calls(history + [base.runs, current.runs]))
-    keys = sorted({record.key for run in (*base.runs, *current.runs) for record in run.functions})
+    keys = sorted({record.key for run in (*base.runs, *current.runs) for record in rows(run)})
     items = [comparer.build(key) for key in keys]
     both = [item for item in items if item.verdict not in (NEW, GONE)]
     for item in both:
         comparer.size_up(item)
-    comparer.measure_speeds([item for item in both if not item.too_small])
+    # functions and stages each give their own run speeds (a stage row
+    # repeats time its function has: one slowed stage must not count twice)
+    comparer.measure_speeds([item for item in both
+                             if not item.too_small and item.kind != STAGE_KIND])
+    comparer.measure_speeds([item for item in both
+                             if not item.too_small and item.kind == STAGE_KIND], stages=True)
     comparer.noise = learn_noise(
         [[median_calls(run) for run in cluster] for cluster in history]
-        + [comparer.normalised(comparer.base_runs, comparer.base_speed),
-           comparer.normalised(comparer.current_runs, comparer.current_speed)])
+        + [comparer.normalised(comparer.base_runs, 0),
+           comparer.normalised(comparer.current_runs, 1)])
     tested: list[FunctionDiff] = []
     for item in both:
         comparer.judge_calls(item)
@@ -435,7 +480,8 @@ def compare(base: Side, current: Side, *, settings: Settings | None = None,
                                    comparer.samples(comparer.current_runs, item.key))
             item.p_value, item.effect = test["p_value"], test["effect"]
             tested.append(item)
-    for item, q_value in zip(tested, _core.bh_adjust([item.p_value or 1.0 for item in tested])):
+    for item, q_value in zip(tested, _core.bh_adjust(
+            [1.0 if item.p_value is None else item.p_value for item in tested])):
         item.q_value = q_value
         comparer.decide_time(item)
     for item in items:
@@ -465,7 +511,7 @@ def regressions(result: DiffResult, *, metric: str, threshold: float,
     """Functions flagged as regressed on metric by more than threshold."""
     found = []
     for item in result.functions:
-        if pattern and not (fnmatch.fnmatchcase(item.label, pattern) or pattern in item.label):
+        if not item.matches(pattern):
             continue
         for flag_metric, verdict in item.flags.items():
             if verdict != REGRESSED or not metric_matches(flag_metric, metric):

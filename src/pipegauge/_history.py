@@ -1,9 +1,11 @@
 """The run history: ``.pipegauge/history.sqlite`` (stdlib sqlite3).
 
 Every recorded run keeps its program identity, git state, host, Python,
-start, duration, the path of its profile, and per function a summary with
-its latency histogram (the compact ns-bucket sample of ``_core``), so runs
-can be compared after their profile files are gone.
+start, duration, the path of its profile, per function a summary with
+its latency histogram (the compact ns-bucket sample of ``_core``), and per
+pipeline stage its own time, records, throughput and per-record latency
+histogram (schema 2), so runs can be compared after their profile files
+are gone.
 
 Concurrency: WAL journal, and a busy timeout so several processes (a CI
 matrix, ``run --repeat``) can record at once; each write is one short
@@ -57,6 +59,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
             set_at REAL NOT NULL)""",
     ),
+    (
+        """CREATE TABLE stages (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,          -- the stage name: matches across runs
+            invocations INTEGER NOT NULL,
+            records_in INTEGER NOT NULL, records_out INTEGER NOT NULL,
+            own_ns REAL NOT NULL,        -- active time less upstream and nested
+            throughput REAL NOT NULL,    -- records per second of own time (0: none)
+            p50_ns REAL NOT NULL, p95_ns REAL NOT NULL, p99_ns REAL NOT NULL,
+            sample BLOB NOT NULL,        -- per-record latency histogram, ns buckets
+            extra TEXT NOT NULL DEFAULT '{}',  -- memory, I/O when measured (JSON)
+            PRIMARY KEY (run_id, name))""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -83,6 +98,39 @@ class FunctionRecord:
     extra: dict[str, float] = field(default_factory=dict)  # e.g. memory, io
 
 
+STAGE_KIND = "stage"  # the kind of a stage's rows in diff and check
+
+
+@dataclass
+class StageRecord:
+    """One pipeline stage of one run, matched across runs by name."""
+
+    name: str
+    invocations: int
+    records_in: int
+    records_out: int
+    own_ns: float
+    throughput: float  # records per second of own time; 0 without records
+    p50_ns: float  # per-record own time
+    p95_ns: float
+    p99_ns: float
+    sample: bytes  # per-record latency histogram (``stage_latency_samples``)
+    extra: dict[str, float] = field(default_factory=dict)  # memory_allocated, io_*
+
+    @property
+    def records(self) -> int:
+        """Records handled: out, or in for a sink."""
+        return self.records_out or self.records_in
+
+    def as_function(self) -> FunctionRecord:
+        """The row diff and check compare: calls are the records (exact
+        counts), self and total the own time (the per-record histogram is of
+        own time, so a stage is judged like a leaf function)."""
+        return FunctionRecord(f"{self.name}||{STAGE_KIND}", self.name, "", STAGE_KIND,
+                              self.records, self.own_ns, self.own_ns, self.p50_ns,
+                              self.p95_ns, self.p99_ns, self.sample, dict(self.extra))
+
+
 @dataclass
 class RunRecord:
     """One run as the history keeps it. ``id`` is 0 until recorded."""
@@ -100,6 +148,7 @@ class RunRecord:
     python: str | None = None
     profile_path: str | None = None
     id: int = 0
+    stages: list[StageRecord] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -207,6 +256,13 @@ class History:
                     [(run_id, f.key, f.name, f.file, f.kind, f.calls, f.self_ns, f.total_ns,
                       f.p50_ns, f.p95_ns, f.p99_ns, f.sample, json.dumps(f.extra, sort_keys=True))
                      for f in run.functions])
+                self._db.executemany(
+                    "INSERT INTO stages (run_id, name, invocations, records_in, records_out,"
+                    " own_ns, throughput, p50_ns, p95_ns, p99_ns, sample, extra)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(run_id, s.name, s.invocations, s.records_in, s.records_out, s.own_ns,
+                      s.throughput, s.p50_ns, s.p95_ns, s.p99_ns, s.sample,
+                      json.dumps(s.extra, sort_keys=True)) for s in run.stages])
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -242,20 +298,29 @@ class History:
         (run_id, program, name, group_id, commit, branch, dirty, host, python, started,
          duration_ns, profile_path) = row
         functions = self.functions(run_id) if with_functions else []
+        stages = self.stages(run_id) if with_functions else []
         return RunRecord(program=program, name=name, started=started, duration_ns=duration_ns,
                          functions=functions, group_id=group_id, git_commit=commit,
                          git_branch=branch, git_dirty=None if dirty is None else bool(dirty),
-                         host=host, python=python, profile_path=profile_path, id=run_id)
+                         host=host, python=python, profile_path=profile_path, id=run_id,
+                         stages=stages)
+
+    def stages(self, run_id: int) -> list[StageRecord]:
+        rows = self._query("SELECT name, invocations, records_in, records_out, own_ns, throughput,"
+                           " p50_ns, p95_ns, p99_ns, sample, extra FROM stages WHERE run_id = ?"
+                           " ORDER BY rowid", (run_id,))
+        return [StageRecord(name, int(invocations), int(records_in), int(records_out),
+                            float(own), float(throughput), float(p50), float(p95), float(p99),
+                            bytes(sample), _extras(extra))
+                for (name, invocations, records_in, records_out, own, throughput, p50, p95,
+                     p99, sample, extra) in rows]
 
     def functions(self, run_id: int) -> list[FunctionRecord]:
         rows = self._query("SELECT fkey, name, file, kind, calls, self_ns, total_ns, p50_ns, p95_ns,"
                            " p99_ns, sample, extra FROM functions WHERE run_id = ?", (run_id,))
         result = []
         for (key, name, file, kind, calls, self_ns, total_ns, p50, p95, p99, sample, extra) in rows:
-            try:
-                extras = {str(k): float(v) for k, v in json.loads(extra).items()}
-            except (ValueError, TypeError, AttributeError):
-                extras = {}
+            extras = _extras(extra)
             result.append(FunctionRecord(key, name, file, kind, int(calls), float(self_ns),
                                          float(total_ns), float(p50), float(p95), float(p99),
                                          bytes(sample), extras))
@@ -301,6 +366,13 @@ class History:
     def baselines(self) -> dict[str, int]:
         return {program: int(run_id) for program, run_id
                 in self._query("SELECT program, run_id FROM baselines")}
+
+
+def _extras(text: str) -> dict[str, float]:
+    try:
+        return {str(k): float(v) for k, v in json.loads(text).items()}
+    except (ValueError, TypeError, AttributeError):
+        return {}
 
 
 def open_history(path: str | os.PathLike[str] | None, *, create: bool = False) -> History:

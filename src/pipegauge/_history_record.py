@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from . import _core
-from ._history import FunctionRecord, History, HistoryError, RunRecord, default_path
+from ._history import (FunctionRecord, History, HistoryError, RunRecord, StageRecord,
+                       default_path)
 from ._run import Run
 
 GROUP_ENV = "PIPEGAUGE_GROUP"
@@ -102,6 +103,33 @@ def function_records(run: Run, root: str) -> list[FunctionRecord]:
     return list(records.values())
 
 
+def stage_records(run: Run) -> list[StageRecord]:
+    """Per declared stage that ran, its summary (raw times: stage times are
+    not overhead-corrected). Memory and I/O are kept only when measured."""
+    profile = run.profile
+    assert profile is not None
+    records = []
+    for s, sample in zip(profile.stages(), profile.stage_latency_samples()):
+        if s["invocations"] == 0 and s["records_out"] == 0 and s["own_ns"] == 0:
+            continue
+        records_handled = s["records_out"] or s["records_in"]
+        own_ns = float(s["own_ns"])
+        extra: dict[str, float] = {}
+        if s["memory_measured"]:
+            extra["memory_allocated"] = float(s["memory_bytes"])
+        if s["io_measured"]:
+            scale = s["invocations"] / s["io_measured"]
+            extra["io_read_bytes"] = s["io_read_bytes"] * scale
+            extra["io_write_bytes"] = s["io_write_bytes"] * scale
+        p50, p95, p99 = (_core.sample_quantiles([sample], [0.5, 0.95, 0.99])
+                         if s["latency"]["count"] else (0.0, 0.0, 0.0))
+        records.append(StageRecord(
+            s["name"], int(s["invocations"]), int(s["records_in"]), int(s["records_out"]),
+            own_ns, records_handled / (own_ns * 1e-9) if records_handled and own_ns > 0 else 0.0,
+            p50, p95, p99, sample, extra))
+    return records
+
+
 def run_record(run: Run, profile_path: Path | None, group_id: str | None = None) -> RunRecord:
     meta = run.meta
     program, root = program_identity(meta)
@@ -114,6 +142,7 @@ def run_record(run: Run, profile_path: Path | None, group_id: str | None = None)
         started=start_ns / 1e9 if start_ns > 0 else time.time(),
         duration_ns=float(info.get("duration_ns", 0.0)),
         functions=function_records(run, root),
+        stages=stage_records(run),
         group_id=group_id,
         git_commit=meta.get("git_commit"),
         git_branch=meta.get("git_branch"),

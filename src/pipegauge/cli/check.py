@@ -4,7 +4,6 @@ above the threshold, 0 otherwise, 2 on usage errors."""
 from __future__ import annotations
 
 import argparse
-import fnmatch
 
 from .._config import report_warnings, resolve
 from .._diff import REGRESSED, regressions
@@ -38,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metric", choices=METRICS, default="time",
                         help="what a regression is measured on (default time)")
     parser.add_argument("--only", metavar="PATTERN",
-                        help="judge only functions whose label contains PATTERN (or matches it as a glob)")
+                        help="judge only functions and stages whose label (or stage name) "
+                             "contains PATTERN (or matches it as a glob)")
     parser.add_argument("--junit", metavar="FILE", help="also write the result as JUnit XML")
     add_statistics_arguments(parser)
     add_history_argument(parser)
@@ -53,7 +53,7 @@ def execute(args: argparse.Namespace) -> int:
     result = compare_specs(args, args.baseline, args.current)
     found = regressions(result, metric=args.metric, threshold=args.max_regression, pattern=args.only)
     print(f"pipegauge check: {result.current.label} against {result.base.label}")
-    judged = [item for item in result.functions if matches(item.label, args.only)]
+    judged = [item for item in result.functions if item.matches(args.only)]
     flagged_other = [item for item in judged if item.verdict == REGRESSED and item not in found]
     for item in found:
         print(f"REGRESSED {item.label}: {'; '.join(item.reasons)}")
@@ -69,6 +69,3 @@ def execute(args: argparse.Namespace) -> int:
           f"in {len(judged)} functions")
     return 0
 
-
-def matches(label: str, pattern: str | None) -> bool:
-    return not pattern or pattern in label or fnmatch.fnmatchcase(label, pattern)

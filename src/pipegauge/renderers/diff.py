@@ -60,6 +60,10 @@ def render_diff(result: DiffResult, *, limit: int | None = None, show_all: bool 
                 style: Style | None = None) -> str:
     style = style or Style(False)
     extra = result.extra_metrics
+    # as many extra columns as leave the label 20 characters, flagged metrics first
+    room = max(0, (WIDTH - 10 - 20) // (_COLUMN + 1) - 5)
+    flagged = {metric for item in result.functions for metric in item.flags}
+    extra = sorted(extra, key=lambda name: (name not in flagged, name))[:room]
     columns = ["self", "Δself", "Δtotal", "Δcalls", "Δp95"] + ["Δ" + name[:5] for name in extra]
     label_width = max(20, WIDTH - 10 - (_COLUMN + 1) * len(columns))
     lines = header_lines(result) + [""]
