@@ -3,9 +3,12 @@ and metric out (the statistics are the C engine's: ``_core.fit``).
 
 Every per-function numeric column is fitted the same way, through
 FUNCTION_METRICS and the resource columns the runs carry (allocated bytes,
-CPU time, ...: fitted only when every run has them); stages plug in later
-as more rows through the same path. Run-level
-series: the run's time and its peak memory.
+CPU time, ...: fitted only when every run has them). Pipeline stages are
+rows of their own (kind "stage", matched by name) fitted through the same
+path: own time, records handled, and allocated bytes when every run
+measured them; they are kept apart from the functions, whose time they
+repeat, in the run's time and the shares. Run-level series: the run's time
+and its peak memory.
 """
 
 from __future__ import annotations
@@ -51,6 +54,19 @@ FUNCTION_METRICS: dict[str, tuple[str, Callable[[FunctionStats], float], float, 
               TIME_REPRODUCIBILITY, "minimum"),
     "calls": ("calls", lambda s: float(s.calls), 0.5, 0.0, "median"),
 }
+
+# Per-stage series, as FUNCTION_METRICS, from a stage dict of
+# _core.Profile.stages(); "memory_allocated" only when every run of the
+# stage measured memory.
+STAGE_METRICS: dict[str, tuple[str, Callable[[dict[str, Any]], float], float, float, str]] = {
+    "time": ("own time, s", lambda s: s["own_ns"] * 1e-9, 1e-6, TIME_REPRODUCIBILITY, "minimum"),
+    "records": ("records handled (out, or in for a sink)",
+                lambda s: float(s["records_out"] or s["records_in"]), 0.5, 0.0, "median"),
+}
+STAGE_MEMORY: tuple[str, Callable[[dict[str, Any]], float], float, float, str] = (
+    "bytes allocated in its own activations", lambda s: float(s["memory_bytes"]), 64.0, 0.01,
+    "median")
+
 
 # Per-function resource columns (FunctionStats.metrics: name -> (exclusive,
 # inclusive), e.g. "mem.alloc_bytes", "cpu.ns"), fitted on the function's
@@ -126,6 +142,7 @@ class Forecast:
     functions: list[FunctionForecast]  # by forecast self time, largest first
     total_time: Fit
     peak_memory: Fit | None  # None when no run recorded it
+    stages: list[FunctionForecast] = field(default_factory=list)  # kind "stage", shares among stages
 
     @property
     def fitted(self) -> bool:
@@ -147,7 +164,8 @@ class Forecast:
                 "level": LEVEL, "runs": self.runs,
                 "total_time": self.total_time.to_json(),
                 "peak_memory": self.peak_memory.to_json() if self.peak_memory else None,
-                "functions": [item.to_json() for item in self.functions]}
+                "functions": [item.to_json() for item in self.functions],
+                "stages": [item.to_json() for item in self.stages]}
 
 
 def run_size(run: Run, default: float | None = None) -> float:
@@ -272,6 +290,45 @@ def _sum_of_functions(run_times: list[tuple[float, float]],
                high=ratio * (forecast + above), noise=0.0, models=[], method="sum")
 
 
+def _stage_rows(sized_runs: list[tuple[float, Run]]) -> dict[str, dict[int, dict[str, Any]]]:
+    """Per declared stage name, its counters in each run (absent: 0)."""
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
+    for index, (_size, run) in enumerate(sized_runs):
+        profile = run.profile
+        for stage in profile.stages() if profile is not None else ():
+            rows.setdefault(stage["name"], {})[index] = stage
+    return rows
+
+
+def _set_shares(items: list[FunctionForecast], single: bool) -> None:
+    total_now = sum(item.time.now for item in items) or 1.0
+    total_target = sum(item.time.forecast for item in items) or 1.0
+    for item in items:
+        item.share_now = item.time.now / total_now
+        item.share_target = item.time.forecast / total_target
+        item.grows = (not single and item.share_target >= GROWS_MIN_SHARE
+                      and item.share_target >= GROWS_FACTOR * item.share_now)
+
+
+def _stage_forecasts(sized_runs: list[tuple[float, Run]], target: float, single: bool,
+                     seed: int) -> list[FunctionForecast]:
+    stages = []
+    for name, per_run in _stage_rows(sized_runs).items():
+        item = FunctionForecast(label=f"[stage] {name}", name=name, file="", line=0, kind="stage")
+        metrics = dict(STAGE_METRICS)
+        if len(per_run) == len(sized_runs) and all(s["memory_measured"] for s in per_run.values()):
+            metrics["memory_allocated"] = STAGE_MEMORY
+        for metric, (_what, value, floor, least, location) in metrics.items():
+            points = [(size, value(per_run[index]) if index in per_run else 0.0)
+                      for index, (size, _run) in enumerate(sized_runs)]
+            item.fits[metric] = fit_series(metric, points, target, floor, least, location,
+                                           seed=seed, scale_linearly=single and metric == "records")
+        stages.append(item)
+    _set_shares(stages, single)
+    stages.sort(key=lambda item: (-item.time.forecast, -item.time.now, item.label))
+    return stages
+
+
 def build_forecast(sized_runs: list[tuple[float, Run]], target: float, *,
                    seed: int = 0) -> Forecast:
     """Fit every function's metrics and the run's time and peak memory."""
@@ -295,13 +352,7 @@ def build_forecast(sized_runs: list[tuple[float, Run]], target: float, *,
             item.fits[name] = fit_series(name, points, target, floor, least, location, seed=seed,
                                          scale_linearly=single and name == "calls")
         functions.append(item)
-    total_now = sum(item.time.now for item in functions) or 1.0
-    total_target = sum(item.time.forecast for item in functions) or 1.0
-    for item in functions:
-        item.share_now = item.time.now / total_now
-        item.share_target = item.time.forecast / total_target
-        item.grows = (not single and item.share_target >= GROWS_MIN_SHARE
-                      and item.share_target >= GROWS_FACTOR * item.share_now)
+    _set_shares(functions, single)
     functions.sort(key=lambda item: (-item.time.forecast, -item.time.now, item.label))
     run_times = [(size, _run_time(run)) for size, run in sized_runs]
     if single:
@@ -317,4 +368,5 @@ def build_forecast(sized_runs: list[tuple[float, Run]], target: float, *,
     runs = [{"path": str(run.path) if run.path else None, "size": size}
             for size, run in sized_runs]
     return Forecast(target=target, sizes=sizes, runs=runs, functions=functions,
-                    total_time=total_time, peak_memory=peak_memory)
+                    total_time=total_time, peak_memory=peak_memory,
+                    stages=_stage_forecasts(sized_runs, target, single, seed))

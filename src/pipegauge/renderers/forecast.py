@@ -3,7 +3,9 @@
 Rows are functions by forecast self time at the target size, with the
 chosen class, its confidence, the prediction interval, and the share of
 the time now (at the largest measured size) and at the target; then the
-run's time and peak memory, and the functions whose share grows.
+run's time and peak memory, and the functions whose share grows. Pipeline
+stages follow in a table of their own (own time; shares among the stages),
+labelled ``[stage] NAME``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ def _short_name(item: FunctionForecast) -> str:
     return item.name if item.kind == "python" else item.label
 
 
+def _label(item: FunctionForecast, cwd: str, width: int) -> str:
+    if item.kind == "stage":
+        return fit_middle(item.label, width)
+    return label_for(_stats_of(item), cwd, width)
+
+
 def _run_lines(title: str, fit: Fit, target: float, formatter: Callable[[float], str]) -> list[str]:
     if fit.cls == "none":
         text = f"{title} {formatter(fit.now)} at the measured size (no model: one size)"
@@ -57,13 +65,15 @@ def _head(forecast: Forecast, style: Style) -> list[str]:
     return lines
 
 
-def _fitted_table(forecast: Forecast, cwd: str, limit: int | None, style: Style) -> list[str]:
+def _fitted_table(forecast: Forecast, cwd: str, limit: int | None, style: Style,
+                  items: list[FunctionForecast] | None = None, noun: str = "function") -> list[str]:
+    items = forecast.functions if items is None else items
     target = short_size(forecast.target)
     head = (f"{'now':>6} {'at ' + target:>7} {f'{LEVEL:.0%} interval':>13} {'class':>10} "
-            f"{'conf':>4} {'share':>9}  function")
-    label_width = WIDTH - len(head) + len("function")
+            f"{'conf':>4} {'share':>9}  {noun}")
+    label_width = WIDTH - len(head) + len(noun)
     lines = [style(head, "bold")]
-    shown = forecast.functions[:limit] if limit else forecast.functions
+    shown = items[:limit] if limit else items
     for item in shown:
         fit = item.time
         interval = f"{short_duration(fit.low)}-{short_duration(fit.high)}"
@@ -72,11 +82,11 @@ def _fitted_table(forecast: Forecast, cwd: str, limit: int | None, style: Style)
                  f"{fit.cls:>10} {fit.confidence:>4.0%} {share:>9}")
         hot = ("red",) if item.grows else ()
         mark = "!" if item.grows else " "
-        lines.append(f"{style(cells, *hot)}{mark} {label_for(_stats_of(item), cwd, label_width)}")
-    if len(shown) < len(forecast.functions):
-        lines.append(style(f"({len(shown)} of {len(forecast.functions)} functions shown; "
+        lines.append(f"{style(cells, *hot)}{mark} {_label(item, cwd, label_width)}")
+    if len(shown) < len(items):
+        lines.append(style(f"({len(shown)} of {len(items)} {noun}s shown; "
                            "--limit 0 shows all)", "dim"))
-    growing = [item for item in forecast.functions if item.grows]
+    growing = [item for item in items if item.grows]
     if growing:
         lines.append("")
         lines.append(style("growing share of the time (!):", "bold"))
@@ -87,18 +97,22 @@ def _fitted_table(forecast: Forecast, cwd: str, limit: int | None, style: Style)
     return lines
 
 
-def _single_size_table(forecast: Forecast, cwd: str, limit: int | None, style: Style) -> list[str]:
+def _single_size_table(forecast: Forecast, cwd: str, limit: int | None, style: Style,
+                       items: list[FunctionForecast] | None = None,
+                       noun: str = "function") -> list[str]:
+    items = forecast.functions if items is None else items
     target = short_size(forecast.target)
-    head = f"{'calls now':>10} {'at ' + target:>12} {'self time':>10}  function"
-    label_width = WIDTH - len(head) + len("function")
+    count, time = ("records", "own time") if noun == "stage" else ("calls", "self time")
+    head = f"{count + ' now':>10} {'at ' + target:>12} {time:>10}  {noun}"
+    label_width = WIDTH - len(head) + len(noun)
     lines = [style(head, "bold")]
-    shown = forecast.functions[:limit] if limit else forecast.functions
+    shown = items[:limit] if limit else items
     for item in shown:
-        calls = item.fits["calls"]
+        calls = item.fits[count]
         lines.append(f"{short_count(int(calls.now), 10):>10} {short_count(int(calls.forecast), 12):>12} "
-                     f"{short_duration(item.time.now):>10}  {label_for(_stats_of(item), cwd, label_width)}")
-    if len(shown) < len(forecast.functions):
-        lines.append(style(f"({len(shown)} of {len(forecast.functions)} functions shown; "
+                     f"{short_duration(item.time.now):>10}  {_label(item, cwd, label_width)}")
+    if len(shown) < len(items):
+        lines.append(style(f"({len(shown)} of {len(items)} {noun}s shown; "
                            "--limit 0 shows all)", "dim"))
     return lines
 
@@ -110,8 +124,10 @@ def render_forecast(forecast: Forecast, *, cwd: str, limit: int | None = 20,
     if forecast.note:
         lines.extend(textwrap.wrap(forecast.note, WIDTH))
     lines.append("")
-    if forecast.fitted:
-        lines.extend(_fitted_table(forecast, cwd, limit, style))
-    else:
-        lines.extend(_single_size_table(forecast, cwd, limit, style))
+    table = _fitted_table if forecast.fitted else _single_size_table
+    lines.extend(table(forecast, cwd, limit, style))
+    if forecast.stages:
+        lines.append("")
+        lines.append(style("pipeline stages (own time; shares among the stages):", "bold"))
+        lines.extend(table(forecast, cwd, limit, style, forecast.stages, "stage"))
     return "".join(line + "\n" for line in lines)

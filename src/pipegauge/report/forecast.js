@@ -31,6 +31,8 @@ const METRICS = {
   time: { label: "Self time", format: Format.time },
   total: { label: "Total time", format: Format.time },
   calls: { label: "Calls", format: Format.count },
+  records: { label: "Records", format: Format.count },
+  memory_allocated: { label: "Allocated bytes", format: Format.bytes },
   "mem.alloc_bytes": { label: "Allocated bytes", format: Format.bytes },
   run_time: { label: "Run time", format: Format.time },
   peak_memory: { label: "Peak memory", format: Format.bytes },
@@ -195,7 +197,7 @@ function renderChart(data) {
   body.append(Dom.el("div", { class: "pg-controls" }, Dom.el("label", { text: "Metric " }, select)), title, svg, caption);
   function series() {
     if (state.func < 0) return { name: "the whole run", fits: { run_time: data.total_time, peak_memory: data.peak_memory } };
-    const f = data.functions[state.func];
+    const f = rowsOf(data)[state.func];
     return { name: f.label, fits: f.metrics };
   }
   function update() {
@@ -214,8 +216,15 @@ function renderChart(data) {
   return update;
 }
 
+/* Functions, then pipeline stages (labelled "[stage] NAME"): one index space
+ * for the table and the chart. */
+function rowsOf(data) {
+  return data.functions.concat(data.stages || []);
+}
+
 function renderTable(data, select) {
-  const body = section("functions", "Functions, by forecast self time at n=" + Format.size(data.target));
+  const body = section("functions", "Functions, by forecast self time at n=" + Format.size(data.target) +
+    ((data.stages || []).length ? "; then pipeline stages, by own time (shares among the stages)" : ""));
   const head = ["function", "class", "confidence", "now", "forecast", "interval", "share now", "share at target"];
   const table = Dom.el("table", { class: "pg-table", id: "pg-forecast-table" }, Dom.el("thead", null, Dom.el("tr", null, ...head.map(h => Dom.el("th", { text: h })))));
   const tbody = Dom.el("tbody");
@@ -226,9 +235,9 @@ function renderTable(data, select) {
     Dom.el("td", { text: Format.time(data.total_time.low) + " \u2013 " + Format.time(data.total_time.high) }),
     Dom.el("td", { text: "100%" }), Dom.el("td", { text: "100%" }));
   tbody.append(runRow);
-  data.functions.forEach((f, index) => {
+  rowsOf(data).forEach((f, index) => {
     const t = f.metrics.time;
-    const row = Dom.el("tr", { class: "pg-row" + (f.grows ? " pg-grows" : ""), onclick: () => select(index) },
+    const row = Dom.el("tr", { class: "pg-row" + (f.grows ? " pg-grows" : "") + (f.kind === "stage" ? " pg-stage" : ""), "data-kind": f.kind, onclick: () => select(index) },
       Dom.el("td", { class: "mono", text: f.label }), Dom.el("td", { text: t["class"] }),
       Dom.el("td", { text: Format.percent(t.confidence) }), Dom.el("td", { text: Format.time(t.now) }),
       Dom.el("td", { text: Format.time(t.forecast) }), Dom.el("td", { text: Format.time(t.low) + " \u2013 " + Format.time(t.high) }),
@@ -246,7 +255,7 @@ function boot() {
   const update = renderChart(data);
   const select = index => { state.func = index; update(); };
   renderTable(data, select);
-  select(data.functions.length ? 0 : -1);
+  select(rowsOf(data).length ? 0 : -1);
   window.pgForecast = { data, state, select, Fit };
   window.pgReady = true;
   document.documentElement.dataset.pgReady = "true";
