@@ -21,7 +21,7 @@
 #define PG_FORMAT_HEADER_SIZE 16
 #define PG_FORMAT_SECTION_HEADER_SIZE 16 /* tag, crc, length */
 #define PG_FORMAT_MAJOR 1
-#define PG_FORMAT_MINOR 0
+#define PG_FORMAT_MINOR 1
 #define PG_FORMAT_END_TAG "END " /* the last section; 4 bytes stored */
 
 /* Append the complete file image of profile to out. Returns PG_ERR_ARG when

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 MAGIC: Final = b"\x89PGPROF\n"
-FORMAT_VERSION: Final = (1, 0)
+FORMAT_VERSION: Final = (1, 1)
 HEADER_SIZE: Final = 16
 SECTION_HEADER_SIZE: Final = 16
 

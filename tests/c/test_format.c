@@ -71,7 +71,7 @@ static void test_layout(void)
     uint8_t *data;
     size_t size;
     pg_test_encode(&profile, &data, &size);
-    PG_CHECK(memcmp(data, "\x89PGPROF\n\x01\x00\x00\x00\x00\x00\x00\x00", 16) == 0);
+    PG_CHECK(memcmp(data, "\x89PGPROF\n\x01\x00\x01\x00\x00\x00\x00\x00", 16) == 0); /* 1.1 */
     PG_CHECK(memcmp(data + 16, "RUN ", 4) == 0);
     PG_CHECK_U64(data[24], 2 * 8 + 7); /* two doubles, seven 1-byte varints */
     PG_CHECK(memcmp(data + size - 16, "END \0\0\0\0\0\0\0\0\0\0\0\0", 16) == 0);
