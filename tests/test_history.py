@@ -186,7 +186,8 @@ def test_concurrent_writers_all_recorded(write_script, workdir):
     outputs = [process.communicate(timeout=120) for process in processes]
     # THEN every one is recorded, without a warning
     assert all(process.returncode == 0 for process in processes), outputs
-    assert not any(warning_lines(err) for _, err in outputs), outputs
+    warnings = [line for _, err in outputs for line in warning_lines(err)]
+    assert not warnings, warnings
     assert len(history_runs(workdir)) == 4
 
 

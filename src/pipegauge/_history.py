@@ -195,8 +195,7 @@ class History:
                     raise HistoryError(f"history {str(self.path)!r} has an older schema; "
                                        "the next recorded run updates it")
             else:
-                self._db.execute("PRAGMA journal_mode = WAL")
-                self._migrate()
+                self._prepare()
         except sqlite3.Error as exc:
             self._db.close()
             raise HistoryError(f"history {str(self.path)!r} is unusable: {_describe(exc)}") from None
@@ -216,6 +215,23 @@ class History:
             raise HistoryError(f"history {str(self.path)!r} has schema version {version}, newer "
                                f"than this pipegauge knows ({SCHEMA_VERSION})")
         return version
+
+    def _prepare(self) -> None:
+        """WAL mode and the current schema. Several writers creating the file
+        at once can see SQLITE_BUSY here even with a busy timeout (switching
+        the journal mode and WAL recovery need a lock the busy handler does not
+        always wait for): retry within the same time budget."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
 
     def _migrate(self) -> None:
         version = self._check_version()
