@@ -11,6 +11,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import workloads_regression
 from conftest import assert_one_error_line, child_env, pipegauge_command
 
 WORKLOAD = Path(__file__).resolve().parent / "workloads_regression.py"
@@ -126,7 +127,8 @@ def test_doubled_call_count_is_flagged(pipegauge, workdir):
     # THEN the call count is flagged, exactly, and gated by --metric calls
     assert stage["flags"].get("calls") == "regressed", stage
     assert stage["calls_exact"] is True
-    assert stage["values"]["calls"]["base"] == 120 and stage["values"]["calls"]["current"] == 240
+    calls = workloads_regression.CALLS
+    assert stage["values"]["calls"]["base"] == calls and stage["values"]["calls"]["current"] == 2 * calls
     assert "time" not in stage["flags"], stage
     calls = pipegauge("check", "--baseline", "1", "--current", "2", "--metric", "calls")
     assert calls.returncode == 1, calls.stdout

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 STAGES = 10
-CALLS = 120  # calls of each stage per run
+CALLS = 240  # calls of each stage per run (enough for stable per-run medians)
 ITERATIONS = 300  # loop iterations per call (about 10-20 us under the tracer)
 BLOCK = 10  # consecutive calls of one stage
 
