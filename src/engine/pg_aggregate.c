@@ -264,8 +264,14 @@ int pg_aggregate_build(pg_aggregate_t *out, const pg_profile_t *profile, int cor
      * spread over a function's latencies in proportion, not as one shift
      * (which would zero the many short resumes of a generator whose few
      * long calls carry the overhead). */
-    for (uint32_t i = 0; i < out->func_count; i++)
+    for (uint32_t i = 0; i < out->func_count; i++) {
         out->funcs[i].latency_scale = raw_all[i] > 0.0 ? corrected_all[i] / raw_all[i] : 1.0;
+        /* A recursive function's total counts outermost calls only; when the
+         * correction zeroes those (a cost estimate above this run's real
+         * per-event cost) inner calls may keep own time: never own > total. */
+        if (out->funcs[i].exclusive_ns > out->funcs[i].inclusive_ns)
+            out->funcs[i].exclusive_ns = out->funcs[i].inclusive_ns;
+    }
     if ((rc = build_edges(out, profile)) < 0 || (rc = build_metrics(out, profile)) < 0)
         goto error;
     free(subtree_events);
