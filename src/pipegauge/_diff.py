@@ -4,8 +4,8 @@
 Per-run self times on a loaded machine are heavy-tailed (one preemption
 inside a call adds a whole time slice to that function in that run), so
 every time statistic here is robust: a side's self and total time are the
-median over its runs, and a function's typical call is the median of its
-per-call latency histogram. A whole run that the machine slowed down (CPU
+median over its runs, and a function's typical call is the median over its
+runs of each run's median call. A whole run that the machine slowed down (CPU
 contention, frequency) moves every function's median call together: each
 run's speed (the median over the judged functions, at least 5, of its
 median call against theirs in all runs) is divided out, and what remains
@@ -21,12 +21,12 @@ improved) only when all hold:
 3. the typical call, relative to the run-wide shift, changed by more than
    the noise band: ``min_effect``, or
    ``noise_z`` x the run-to-run noise of the function's median call
-   (standard deviation of its log between runs of the same code, learned
-   from the history and both sides) x sqrt(1/n_base + 1/n_current) when
+   (robust standard deviation of its log between runs of the same code,
+   learned from the history and both sides) x sqrt(1/n_base + 1/n_current) when
    that is larger;
 4. with at least two runs per side, the bootstrap interval (across the
-   repeats) of the ratio of the median of the per-run median calls
-   excludes 1;
+   repeats, ``confidence``) of the ratio of the median of the per-run
+   median calls excludes 1;
 5. its self time moved the same way by at least half as much, so that a
    caller whose callee slowed down is not blamed for it (the histograms
    hold inclusive per-call times), and a function called twice as often
@@ -70,7 +70,10 @@ class Settings:
     min_self_ns: float = 1e6  # smaller functions are judged only when ...
     min_share: float = 0.005  # ... at least this share of the run on one side
     resamples: int = 2000  # bootstrap resamples
-    confidence: float = 0.90  # bootstrap interval across repeats
+    # bootstrap interval across repeats; not 0.90: with five repeats a side a
+    # resample repeats one odd run 3+ times (taking its median from it) in
+    # 5.8% of draws, more than a 5% tail absorbs
+    confidence: float = 0.85
     seed: int = 0  # bootstrap PRNG seed: the same inputs give the same verdicts
 
 
@@ -177,6 +180,7 @@ class DiffResult:
 CORE_METRICS = ("self", "total", "calls", "p95")
 LEAF_SHARE = 0.9  # self / total from which a function counts as a leaf
 MIN_FUNCTIONS_FOR_SPEED = 5  # judged functions needed to measure a run's speed
+MAD_TO_SD = 1.4826  # median absolute deviation -> standard deviation (normal data)
 
 
 def _finite(value: float | None) -> float | None:
@@ -212,10 +216,11 @@ def median_calls(run: RunRecord) -> dict[str, float]:
 def learn_noise(clusters: Iterable[Sequence[dict[str, float]]]) -> dict[str, tuple[float, int]]:
     """Per function key, (run-to-run standard deviation of the log of its
     median call, degrees of freedom), pooled over clusters of runs of the
-    same code, each run given as {key: median call}. A plain standard
-    deviation, not a robust one: a function whose calls are slower in some
-    runs only (the profiler's own cost per call varies with where code lands
-    in memory) must get a wide band, not have those runs explained away."""
+    same code, each run given as {key: median call}. Robust (the median
+    absolute deviation, scaled to a standard deviation), like the typical
+    call it is the noise of: a side's typical call is the median of its
+    runs' median calls, which one odd run does not move, so one odd run must
+    not widen the band either."""
     squares: dict[str, float] = {}
     freedom: dict[str, int] = {}
     for cluster in clusters:
@@ -229,8 +234,9 @@ def learn_noise(clusters: Iterable[Sequence[dict[str, float]]]) -> dict[str, tup
         for key, logs in per_key.items():
             if len(logs) < 2:
                 continue
-            center = _mean(logs)
-            squares[key] = squares.get(key, 0.0) + sum((value - center) ** 2 for value in logs)
+            center = _median(logs)
+            spread = MAD_TO_SD * _median([abs(value - center) for value in logs])
+            squares[key] = squares.get(key, 0.0) + spread * spread * (len(logs) - 1)
             freedom[key] = freedom.get(key, 0) + len(logs) - 1
     return {key: (math.sqrt(squares[key] / freedom[key]), freedom[key]) for key in freedom}
 
@@ -374,12 +380,15 @@ class _Comparer:
         sd = self.noise.get(item.key, (0.0, 0))[0]
         item.noise = max(settings.min_effect,
                          settings.noise_z * sd * math.sqrt(1.0 / n_base + 1.0 / n_current))
-        quantiles = (_core.sample_quantiles(self.samples(self.base_runs, item.key), [0.5])[0],
-                     _core.sample_quantiles(self.samples(self.current_runs, item.key), [0.5])[0])
-        if quantiles[0] > 0:
-            item.call_change = quantiles[1] / quantiles[0] / (1.0 + self.shift_of(item.key)) - 1.0
-        if n_base >= 2 and n_current >= 2 and _mean(base_calls) > 0:
-            _, low, high = _core.bootstrap_ratio(base_calls, current_calls, center="mean",
+        # The typical call of a side: the median of its runs' median calls,
+        # each over its run's speed. Not the median of the pooled histograms:
+        # one run that was slow for this function alone would move a pooled
+        # median by a share of its calls, in either direction.
+        typical = (_median(base_calls), _median(current_calls))
+        if typical[0] > 0:
+            item.call_change = typical[1] / typical[0] - 1.0
+        if n_base >= 2 and n_current >= 2 and typical[0] > 0:
+            _, low, high = _core.bootstrap_ratio(base_calls, current_calls, center="median",
                                                  resamples=settings.resamples,
                                                  confidence=settings.confidence, seed=settings.seed)
             item.interval = (low, high)
