@@ -24,6 +24,8 @@ from ..renderers.processes import render_processes
 from ..renderers.tasks import render_tasks
 from ._common import add_run_argument, load_run, process_profile
 from ..renderers.diff import render_diff
+from ..renderers.findings import render_findings
+from .._findings import analyse, settings_from
 from ._compare import add_history_argument, compare_specs
 
 NAME = "view"
@@ -54,6 +56,13 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
     return value
 
 
@@ -95,6 +104,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     layout.add_argument("--resources", action="store_true",
                         help="show the table with resource columns: cumtime, cpu, off-CPU %%, memory "
                              "allocated, net and peak, I/O bytes (also chosen by a resource --sort key)")
+    layout.add_argument("--findings", action="store_true",
+                        help="show what to change: anti-patterns in the hot functions' source, "
+                             "ranked by measured time at stake, and dominant functions or stages")
+    parser.add_argument("--findings-min-percent", type=_percent, default=None, metavar="P",
+                        help="--findings: analyse functions taking at least P%% of the run (default 2)")
+    parser.add_argument("--dominance-percent", type=_percent, default=None, metavar="P",
+                        help="--findings: report functions or stages above P%% of the run (default 30)")
+    parser.add_argument("--complexity", type=_positive_int, default=None, metavar="N",
+                        help="--findings: report cyclomatic complexity above N (default 15)")
     parser.add_argument("--charts", action="store_true",
                         help="add bar charts of the top functions by self time, total time, calls and memory")
     parser.add_argument("--timeline", action="store_true",
@@ -125,7 +143,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     resolve_sort_key(args.sort)  # a bad key fails before the file is read
-    settings = resolve({"min_percent": args.min_percent, "min_time_ms": args.min_time_ms})
+    settings = resolve({"min_percent": args.min_percent, "min_time_ms": args.min_time_ms,
+                        "findings_min_percent": args.findings_min_percent,
+                        "findings_dominance_percent": args.dominance_percent,
+                        "findings_complexity": args.complexity})
     report_warnings(settings)
     spec = profile_spec(args.run, args.history_path)
     if args.pid is not None:
@@ -147,6 +168,11 @@ def execute(args: argparse.Namespace) -> int:
         profile = run.profile
         assert profile is not None
         output.append(render_stages(stage_report(profile), style=style))
+    elif args.findings:
+        profile = run.profile
+        assert profile is not None
+        result = analyse(profile, correct=corrected, settings=settings_from(settings.values))
+        output.append("\n" + render_findings(result, cwd=cwd, style=style, limit=args.limit))
     elif args.tree:
         profile = run.profile
         assert profile is not None
