@@ -66,6 +66,18 @@ def _stages_summary(run: Run) -> dict[str, Any]:
     }
 
 
+def _findings_summary(run: Run, top: int) -> list[dict[str, Any]]:
+    """The top findings, compact (the JSON export has the whole evidence)."""
+    from ._findings import analyse, configured_settings
+
+    profile = run.profile
+    assert profile is not None
+    result = analyse(profile, correct=run.options.correct_overhead, settings=configured_settings())
+    return [{"rank": f.rank, "rule": f.rule, "file": f.file, "line": f.line, "function": f.function,
+             "impact_s": f.impact, "share": f.share, "detail": f.detail, "suggestion": f.suggestion}
+            for f in result.findings[:top]]
+
+
 def build_summary(run: Run, top: int = 20) -> dict[str, Any]:
     info = run.run_info
     overhead = run.overhead
@@ -97,5 +109,6 @@ def build_summary(run: Run, top: int = 20) -> dict[str, Any]:
         "top_functions": [function_summary(item) for item in stats[:top]],
         "processes": run.processes,
         "stages": _stages_summary(run),
+        "findings": _findings_summary(run, top),
         "files": {"profile": "profile.pgprof", "log": "pipegauge.log"},
     }

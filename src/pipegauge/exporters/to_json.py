@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from .. import _core
+from .._findings import analyse, configured_settings
 from .._stage_report import stage_report
 from .._stats import FunctionStats
 
@@ -125,6 +126,9 @@ def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]
             for row in profile.thread_io()
         ],
     }
+    findings = analyse(profile, correct=correct, settings=configured_settings())
+    document["findings"] = findings.to_json()
+    document["findings_meta"] = findings.meta_json()
     return document
 
 

@@ -21,6 +21,7 @@ from typing import Any, Union
 
 from .. import _core
 from .._files import write_atomic
+from .._findings import analyse, configured_settings
 from .._run import Run
 from .._stage_report import stage_report
 from .._summary import _meta_value
@@ -186,6 +187,8 @@ def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
         "stages": stage_report(profile).to_json(),
         "timeline": profile.timeline(),
     }
+    findings = analyse(profile, correct=correct, settings=configured_settings())
+    data["findings"] = {"items": findings.to_json(), "meta": findings.meta_json()}
     diff = baseline_diff(run)
     if diff is not None:
         data["diff"] = diff
@@ -193,10 +196,11 @@ def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
 
 
 def render_page(script: str, styles: tuple[str, ...], data: Any, title: str,
-                subtitle: str = "profile report") -> str:
-    """A self-contained page: the template with the shared units.js and the
-    page's script, its style sheets, and data embedded as escaped JSON."""
-    script_text = _asset("units.js") + "\n" + _asset(script)
+                subtitle: str = "profile report", helpers: tuple[str, ...] = ()) -> str:
+    """A self-contained page: the template with the shared units.js, helper
+    scripts (sections the page script lists) and the page's script, its
+    style sheets, and data embedded as escaped JSON."""
+    script_text = "\n".join(_asset(name) for name in ("units.js", *helpers, script))
     style = "\n".join(_asset(name) for name in styles)
     if re.search(r"</script|<!--", script_text, re.IGNORECASE) or "</style" in style.lower():
         raise RuntimeError("page assets must not contain </script>, <!-- or </style>")
@@ -208,8 +212,8 @@ def render_page(script: str, styles: tuple[str, ...], data: Any, title: str,
 
 def render_html(data: dict[str, Any]) -> str:
     """The whole page for data (see build_data)."""
-    return render_page("report.js", ("report.css",), data,
-                       f"pipegauge: {data['header'].get('name', 'run')}")
+    return render_page("report.js", ("report.css", "findings.css"), data,
+                       f"pipegauge: {data['header'].get('name', 'run')}", helpers=("findings.js",))
 
 
 def report_html(run_or_profile: Union[Run, _core.Profile]) -> str:

@@ -784,7 +784,7 @@ const TimelineSection = {
 };
 
 /* Sections in page order; each renders only when it has data. */
-const SECTIONS = [HeaderSection, StagesSection, DiffSection, FlameSection, TreeSection, TableSection,
+const SECTIONS = [HeaderSection, FindingsSection, StagesSection, DiffSection, FlameSection, TreeSection, TableSection,
   TimelineSection];
 
 /* ------------------------------------------------------------------- 5. Boot */
