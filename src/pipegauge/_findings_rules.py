@@ -488,14 +488,15 @@ class _Checker:
             return
         name, value = node.targets[0].id, node.value
         if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
-            sides = (value.left, value.right)
-            if any(isinstance(side, ast.Name) and side.id == name for side in sides):
-                other = value.right if isinstance(value.left, ast.Name) and value.left.id == name \
-                    else value.left
-                if isinstance(other, (ast.List, ast.ListComp, ast.Tuple)) or name in self.lists:
-                    kind = "list"
+            operands = _add_operands(value)
+            if any(isinstance(side, ast.Name) and side.id == name for side in operands):
+                others = [side for side in operands if not (isinstance(side, ast.Name) and side.id == name)]
+                if any(isinstance(side, (ast.List, ast.ListComp, ast.Tuple)) for side in others) \
+                        or name in self.lists:
+                    kind: str | None = "list"
                 else:
-                    kind = self.strings.get(name) or _text_kind(other)
+                    kind = self.strings.get(name) or next(
+                        (found for found in map(_text_kind, others) if found), None)
                 if kind:
                     self._add("concat-growth", node, node,
                               f"`{_segment(node)}` copies the growing {kind} `{name}` on every "
@@ -537,6 +538,13 @@ class _Checker:
             self._add("per-record-setup", node, node,
                       f"`{_segment(node)}` runs on each of the function's "
                       f"{context.calls:,} calls", _hint(name))
+
+
+def _add_operands(node: ast.AST) -> list[ast.AST]:
+    """The operands of a chain of ``+``: ``a + b + c`` -> [a, b, c]."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _add_operands(node.left) + _add_operands(node.right)
+    return [node]
 
 
 def _hint(name: str) -> str:
