@@ -40,6 +40,9 @@ DEFAULT_PER_RECORD_CALLS = 100
 WRAPPER_SHARE = 0.8
 """A function whose single heaviest callee holds this share of its time is
 a wrapper: the callee, not it, is the place to look."""
+ORCHESTRATOR_OWN = 0.1
+"""A function spending less than this share of its time in its own code
+only dispatches to its callees."""
 _HOT_LINES = 3  # lines of heat shown as evidence
 
 
@@ -130,6 +133,7 @@ class _Sources:
     def __init__(self, base: str | None) -> None:
         self.base = base  # directory relative paths in the profile are relative to
         self.trees: dict[str, tuple[ast.Module, dict[int, ast.AST]] | None] = {}
+        self.facts: dict[str, tuple[dict[str, str], frozenset[str]]] = {}
 
     def path(self, file: str) -> str:
         if self.base and not os.path.isabs(file):
@@ -140,6 +144,12 @@ class _Sources:
         if file not in self.trees:
             self.trees[file] = _parse(self.path(file))
         return self.trees[file]
+
+    def module_facts(self, file: str, tree: ast.Module) -> tuple[dict[str, str], frozenset[str]]:
+        """(import aliases, list-valued globals) of a parsed file, computed once."""
+        if file not in self.facts:
+            self.facts[file] = (module_aliases(tree), module_lists(tree))
+        return self.facts[file]
 
     @property
     def skipped(self) -> int:
@@ -291,19 +301,28 @@ def _pattern_findings(measured: _Measured, sources: _Sources, settings: Settings
             continue
         if not _user_file(stats.file, prefixes):
             continue
+        is_module = stats.name.endswith("<module>")
+        if stats.name.endswith(">") and not is_module:
+            continue  # <lambda>, <genexpr>, <listcomp>: analysed with the function around them
         parsed = sources.get(stats.file)
         if parsed is None:
             continue
         tree, by_line = parsed
-        node: ast.AST | None = tree if stats.name.endswith("<module>") else by_line.get(stats.line)
+        node: ast.AST | None = tree if is_module else by_line.get(stats.line)
         if node is None:
             unlocated += 1
             continue
-        analysed.add(stats.index)
+        aliases, lists = sources.module_facts(stats.file, tree)
         context = Context(calls=0 if measured.sampled else stats.calls,
                           per_record_calls=settings.per_record_calls,
-                          aliases=module_aliases(tree), module_lists=module_lists(tree))
-        for match in check_function(node, context, max_complexity=settings.complexity):
+                          aliases=aliases, module_lists=lists)
+        try:
+            matches = check_function(node, context, max_complexity=settings.complexity)
+        except RecursionError:  # an expression nested too deeply to walk
+            unlocated += 1
+            continue
+        analysed.add(stats.index)
+        for match in matches:
             impact, lines = _impact(measured, stats, match)
             if match.rule == "complexity":
                 impact = stats.self_time if not lines else impact
@@ -384,6 +403,10 @@ def _dominance_findings(profile: _core.Profile, measured: _Measured, settings: S
         wrapper = bool(callees) and callees[0][1] * NS >= WRAPPER_SHARE * stats.total_time
         if own_share <= settings.dominance and (wrapper or stats.index in entry):
             continue  # the callee, or the stages below the entry point, tell the story
+        orchestrates = stats.self_time < ORCHESTRATOR_OWN * stats.total_time
+        if own_share <= settings.dominance and orchestrates and callees \
+                and callees[0][1] * NS > settings.dominance * duration:
+            continue  # it only dispatches: its dominant callee is reported itself
         detail, advice, impact, lines = _dominance_text(measured, stats, duration)
         found.append(_finding("dominance", stats, duration, line=stats.line, detail=detail,
                               impact=impact, lines=lines, suggestion=advice))
@@ -478,8 +501,8 @@ def _definitions(tree: ast.Module) -> list[tuple[ast.AST, ast.AST | None]]:
 
     def visit(node: ast.AST, outer: ast.AST | None) -> None:
         for child in ast.iter_child_nodes(node):
-            if _is_main_guard(child):
-                continue
+            if _is_main_guard(child) or isinstance(child, ast.ExceptHandler):
+                continue  # run as a script only, or a fallback (``except ImportError: def ...``)
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 name = child.name
                 returned = outer is not None and any(

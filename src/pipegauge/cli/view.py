@@ -42,7 +42,9 @@ the run recorded it). --timeline adds sparklines of RSS, CPU, I/O rate,
 threads and GPU utilisation and memory over the run. --io adds the I/O totals
 of each thread (the kernel's counters next to the bytes charged to functions)
 and the top functions by bytes read and written. --diff BASE adds the diff
-table against another run (see 'pipegauge diff'). Every line fits 80
+table against another run (see 'pipegauge diff'). --findings shows what to
+change: anti-patterns in the hot functions' source and dominant functions or
+stages, ranked by the measured time at stake. Every line fits 80
 columns: long names are cut in the middle. Colour is used only on a terminal
 and never when NO_COLOR is set."""
 
