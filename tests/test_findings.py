@@ -599,3 +599,31 @@ def test_html_report_lists_hot_finding_first(pipegauge, workdir):
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_api_findings_in_process(tmp_path, monkeypatch):
+    # GIVEN a module with a hot list-membership loop, profiled in-process
+    import importlib
+    import sys
+
+    import pipegauge
+
+    source = textwrap.dedent(PROGRAMS["list-membership"])
+    (tmp_path / "member_mod.py").write_text(source, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("member_mod")
+    try:
+        with pipegauge.profile(history=False, output_dir=str(tmp_path / "out")) as run:
+            module.main()
+        # WHEN its findings are asked for through the API
+        result = run.findings()
+        hot_line = marked_lines(source, "# HOT")[0]
+        # THEN the hot membership test is first, with the module's path and line
+        first = result.findings[0]
+        assert (first.rule, first.line) == ("list-membership", hot_line)
+        assert first.file == str(tmp_path / "member_mod.py")
+        assert not [f for f in result.findings if f.line in marked_lines(source, "# COLD")]
+        # AND a threshold above its share leaves the function out
+        assert not [f for f in run.findings(min_percent=100).findings if f.rule == "list-membership"]
+    finally:
+        sys.modules.pop("member_mod", None)

@@ -163,6 +163,26 @@ class Run:
         none."""
         return stage_report(self._require_profile())
 
+    def findings(self, *, min_percent: float | None = None, dominance_percent: float | None = None,
+                 complexity: int | None = None, per_record_calls: int | None = None) -> Any:
+        """What to change (``_findings.Findings``: ``findings`` best first,
+        ``to_json()``), from the profile and the source files as they are
+        now. Thresholds not given come from the configuration (defaults:
+        2% of the run, 30%, complexity 15, 100 calls); see README "Findings"."""
+        from ._findings import analyse, configured_settings, settings_from
+
+        base = configured_settings()
+        settings = settings_from({
+            "findings_min_percent": 100 * base.min_share if min_percent is None else min_percent,
+            "findings_dominance_percent": (100 * base.dominance if dominance_percent is None
+                                           else dominance_percent),
+            "findings_complexity": base.complexity if complexity is None else complexity,
+            "findings_per_record_calls": (base.per_record_calls if per_record_calls is None
+                                          else per_record_calls),
+        })
+        return analyse(self._require_profile(), correct=self.options.correct_overhead,
+                       settings=settings)
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the run. An existing directory, or a path without a suffix,
         gets the whole run directory (profile.pgprof, summary.json,
