@@ -72,7 +72,11 @@ def _findings_summary(run: Run, top: int) -> list[dict[str, Any]]:
 
     profile = run.profile
     assert profile is not None
-    result = analyse(profile, correct=run.options.correct_overhead, settings=configured_settings())
+    try:
+        result = analyse(profile, correct=run.options.correct_overhead, settings=configured_settings())
+    except Exception as exc:  # noqa: BLE001 - findings are optional, the summary is not
+        run.log.warning(f"findings not computed: {type(exc).__name__}: {exc}")
+        return []
     return [{"rank": f.rank, "rule": f.rule, "file": f.file, "line": f.line, "function": f.function,
              "impact_s": f.impact, "share": f.share, "detail": f.detail, "suggestion": f.suggestion}
             for f in result.findings[:top]]
