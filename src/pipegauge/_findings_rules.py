@@ -471,6 +471,8 @@ class _Checker:
             bounds = [arg.slice.lower, arg.slice.upper]
             return any(bound is not None and not isinstance(bound, ast.Constant) for bound in bounds)
         if isinstance(arg, ast.Name):
+            if any(arg.id in loop.targets for loop in loops):
+                return False  # a fresh item of the loop, not a window over it
             return any(arg.id in loop.mutated or arg.id in loop.sliced for loop in loops)
         return False
 
@@ -491,9 +493,11 @@ class _Checker:
             operands = _add_operands(value)
             if any(isinstance(side, ast.Name) and side.id == name for side in operands):
                 others = [side for side in operands if not (isinstance(side, ast.Name) and side.id == name)]
-                if any(isinstance(side, (ast.List, ast.ListComp, ast.Tuple)) for side in others) \
+                if any(isinstance(side, ast.Tuple) for side in others):
+                    kind: str | None = "tuple"
+                elif any(isinstance(side, (ast.List, ast.ListComp)) for side in others) \
                         or name in self.lists:
-                    kind: str | None = "list"
+                    kind = "list"
                 else:
                     kind = self.strings.get(name) or next(
                         (found for found in map(_text_kind, others) if found), None)
