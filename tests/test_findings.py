@@ -244,6 +244,67 @@ PROGRAMS: dict[str, str] = {
                 classify(x)
             classify_small(1)
     """,
+    "row-wise-pandas/apply": """
+        class Frame:
+            # a stand-in for a DataFrame: apply(axis=1) calls func once per row
+            def __init__(self, rows):
+                self.rows = rows
+
+            def apply(self, func, axis=0):
+                return [func(dict(row)) for row in self.rows]
+
+        def price(row):
+            return row["price"] * row["qty"]
+
+        def totals(frame):
+            return frame.apply(price, axis=1)  # HOT
+
+        def totals_small(frame):
+            return frame.apply(price, axis=1)  # COLD
+
+        def main():
+            rows = [{"price": i * 0.5, "qty": i % 7} for i in range(60000)]
+            totals(Frame(rows))
+            totals_small(Frame(rows[:2]))
+    """,
+    "array-growth/dataframe": """
+        class Frame:
+            # a stand-in for a DataFrame: append and concat copy every row
+            def __init__(self, rows):
+                self.rows = rows
+
+            def append(self, row):
+                return Frame(self.rows + [row])
+
+        class Pandas:
+            def concat(self, frames):
+                return Frame([row for frame in frames for row in frame.rows])
+
+        pd = Pandas()
+
+        def build(n):
+            df = Frame([])
+            for i in range(n):
+                df = df.append({"i": i})  # HOT
+            return df
+
+        def build_concat(n):
+            df = Frame([])
+            for i in range(n):
+                df = pd.concat([df, Frame([{"i": i}])])  # HOT
+            return df
+
+        def build_small(n):
+            df = Frame([])
+            for i in range(n):
+                df = df.append({"i": i})  # COLD
+            return df
+
+        def main():
+            build(3000)
+            build_concat(1500)
+            build_small(3)
+    """,
 }
 
 FOOTER = """
@@ -275,10 +336,11 @@ def exported(pipegauge, run_dir: Path) -> dict:
 
 
 # -- one test per rule: hot reported at its line, cold not -------------------
-@pytest.mark.parametrize("rule", sorted(PROGRAMS))
-def test_hot_pattern_reported_cold_pattern_not(rule, pipegauge, workdir):
+@pytest.mark.parametrize("program", sorted(PROGRAMS))
+def test_hot_pattern_reported_cold_pattern_not(program, pipegauge, workdir):
     # GIVEN a pipeline with the pattern in a hot and in a cold function
-    run_dir, script, source = profile_program(pipegauge, workdir, PROGRAMS[rule])
+    rule = program.split("/")[0]
+    run_dir, script, source = profile_program(pipegauge, workdir, PROGRAMS[program])
     hot_lines, cold_lines = marked_lines(source, "# HOT"), marked_lines(source, "# COLD")
     # WHEN its findings are exported
     findings = exported(pipegauge, run_dir)["findings"]
