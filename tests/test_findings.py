@@ -689,3 +689,35 @@ def test_api_findings_in_process(tmp_path, monkeypatch):
         assert not [f for f in run.findings(min_percent=100).findings if f.rule == "list-membership"]
     finally:
         sys.modules.pop("member_mod", None)
+
+
+def test_thresholds_from_the_configuration_file(pipegauge, workdir):
+    # GIVEN a configuration file with a low complexity threshold, and a hot
+    # function of complexity 6 (below the default of 15)
+    (workdir / ".pipegauge.toml").write_text("findings_complexity = 5\n", encoding="utf-8")
+    body = """
+        def grade(x):  # HOT
+            if x < 10:
+                return "a"
+            if x < 20:
+                return "b"
+            if x < 30:
+                return "c"
+            if x < 40 or x > 90:
+                return "d"
+            return "e"
+
+        def main():
+            for x in range(200000):
+                grade(x % 100)
+    """
+    run_dir, _script, source = profile_program(pipegauge, workdir, body)
+    # WHEN exported, THEN the configured threshold applies
+    document = exported(pipegauge, run_dir)
+    assert document["findings_meta"]["settings"]["complexity"] == 5
+    complex_ = [f for f in document["findings"] if f["rule"] == "complexity"]
+    assert [f["line"] for f in complex_] == marked_lines(source, "# HOT")
+    assert "complexity 6" in complex_[0]["detail"]
+    # AND the command line overrides it
+    result = pipegauge("view", str(run_dir), "--findings", "--complexity", "6")
+    assert result.returncode == 0 and "complexity" not in result.stdout.split("Findings:")[1], result.stdout
