@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -243,6 +244,16 @@ def _span_heat(measured: _Measured, func: int, first: int, last: int
     return sum(item[2] for item in inside), inside[:_HOT_LINES]
 
 
+def _short_name(name: str) -> str:
+    """The name a call site spells: ``Parser.parse`` -> ``parse``,
+    ``<built-in method builtins.sum>`` -> ``sum``, ``<method 'append' of
+    'list' objects>`` -> ``append``."""
+    method = re.match(r"<method '(\w+)' of", name)
+    if method:
+        return method.group(1)
+    return name.strip("<>{}").split(" ")[-1].rsplit(".", 1)[-1]
+
+
 def _impact(measured: _Measured, stats: FunctionStats, match: Match
             ) -> tuple[float, list[tuple[int, float, float, int]]]:
     """Seconds at stake for a match: the flagged lines' measured heat when
@@ -251,10 +262,9 @@ def _impact(measured: _Measured, stats: FunctionStats, match: Match
     heated = _span_heat(measured, stats.index, match.first, match.last)
     if heated is not None:
         return min(heated[0], stats.total_time), heated[1]
-    by_name = {}
+    by_name: dict[str, float] = {}
     for callee, total in measured.callees.get(stats.index, []):
-        name = measured.stats[callee].name
-        short = name.rsplit(".", 1)[-1].strip("<>{}").split(" ")[-1].rsplit(".", 1)[-1]
+        short = _short_name(measured.stats[callee].name)
         by_name[short] = by_name.get(short, 0.0) + total * NS
     callee_time = sum(seconds for name, seconds in by_name.items() if name in match.callees)
     return min(stats.self_time + callee_time, stats.total_time), []
@@ -289,9 +299,9 @@ def _user_file(file: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def _pattern_findings(measured: _Measured, sources: _Sources, settings: Settings,
-                      prefixes: tuple[str, ...]) -> tuple[list[Finding], set[int], int, int]:
-    """Pattern rules on every hot function: (findings, analysed function
-    indexes, analysed count, unlocated count)."""
+                      prefixes: tuple[str, ...]) -> tuple[list[Finding], int, int]:
+    """Pattern rules on every hot function: (findings, functions analysed,
+    hot functions not found in their source)."""
     duration = measured.duration_ns * NS
     found: list[Finding] = []
     analysed: set[int] = set()
@@ -329,7 +339,7 @@ def _pattern_findings(measured: _Measured, sources: _Sources, settings: Settings
             found.append(_finding(match.rule, stats, duration, line=match.line, detail=match.detail,
                                   impact=impact, lines=lines, first=match.first, last=match.last,
                                   suggestion=match.hint or None))
-    return found, analysed, len(analysed), unlocated
+    return found, len(analysed), unlocated
 
 
 # -- dominance ------------------------------------------------------------------
@@ -559,7 +569,7 @@ def analyse(profile: _core.Profile, *, correct: bool = True, settings: Settings 
     sources = _Sources(base if base is not None else profile.meta.get("cwd") or None)
     prefixes = _library_prefixes()
     duration = measured.duration_ns * NS
-    patterns, _analysed, analysed, unlocated = _pattern_findings(measured, sources, settings, prefixes)
+    patterns, analysed, unlocated = _pattern_findings(measured, sources, settings, prefixes)
     flagged = {finding.function_index for finding in patterns if finding.rule != "complexity"}
     dominance = [finding for finding in _dominance_findings(profile, measured, settings, prefixes, correct)
                  if finding.function_index not in flagged]
