@@ -616,6 +616,33 @@ def test_unreadable_sources_are_skipped_and_counted(pipegauge, workdir):
     assert document["findings_meta"]["skipped_files"] == 1
 
 
+def test_generated_code_is_skipped_and_counted(pipegauge, workdir):
+    # GIVEN a hot function compiled from a string (no source file)
+    body = '''
+        CODE = """
+        def generated(rows):
+            n = 0
+            for a in rows:
+                for b in rows:
+                    n += a < b
+            return n
+        """
+
+        def main():
+            import textwrap
+            namespace = {}
+            exec(compile(textwrap.dedent(CODE), "<generated>", "exec"), namespace)
+            namespace["generated"](list(range(500)))
+    '''
+    run_dir, _script, _source = profile_program(pipegauge, workdir, body)
+    document = exported(pipegauge, run_dir)
+    # THEN it is skipped and counted, with no pattern finding and no traceback
+    assert document["findings_meta"]["skipped_files"] == 1
+    assert {f["rule"] for f in document["findings"]} <= {"dominance"}
+    result = pipegauge("view", str(run_dir), "--findings")
+    assert result.returncode == 0 and "1 files skipped" in result.stdout
+
+
 @pytest.mark.parametrize("args", [
     ["--findings-min-percent", "150"],
     ["--dominance-percent", "x"],

@@ -309,6 +309,9 @@ def _pattern_findings(measured: _Measured, sources: _Sources, settings: Settings
     for stats in measured.stats:
         if stats.kind != "python" or duration <= 0 or stats.total_time < settings.min_share * duration:
             continue
+        if stats.file.startswith("<") and not stats.file.startswith("<frozen"):
+            sources.get(stats.file)  # generated code (exec, compile): no source, counted as skipped
+            continue
         if not _user_file(stats.file, prefixes):
             continue
         is_module = stats.name.endswith("<module>")
