@@ -196,11 +196,11 @@ def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
 
 
 def render_page(script: str, styles: tuple[str, ...], data: Any, title: str,
-                subtitle: str = "profile report", helpers: tuple[str, ...] = ()) -> str:
-    """A self-contained page: the template with the shared units.js, helper
-    scripts (sections the page script lists) and the page's script, its
-    style sheets, and data embedded as escaped JSON."""
-    script_text = "\n".join(_asset(name) for name in ("units.js", *helpers, script))
+                subtitle: str = "profile report", extra_scripts: tuple[str, ...] = ()) -> str:
+    """A self-contained page: the template with the shared units.js, the
+    extra scripts (sections the page's script lists) and the page's script,
+    its style sheets, and data embedded as escaped JSON."""
+    script_text = "\n".join(_asset(name) for name in ("units.js", *extra_scripts, script))
     style = "\n".join(_asset(name) for name in styles)
     if re.search(r"</script|<!--", script_text, re.IGNORECASE) or "</style" in style.lower():
         raise RuntimeError("page assets must not contain </script>, <!-- or </style>")
@@ -213,7 +213,8 @@ def render_page(script: str, styles: tuple[str, ...], data: Any, title: str,
 def render_html(data: dict[str, Any]) -> str:
     """The whole page for data (see build_data)."""
     return render_page("report.js", ("report.css", "findings.css"), data,
-                       f"pipegauge: {data['header'].get('name', 'run')}", helpers=("findings.js",))
+                       f"pipegauge: {data['header'].get('name', 'run')}",
+                       extra_scripts=("findings.js",))
 
 
 def report_html(run_or_profile: Union[Run, _core.Profile]) -> str:
