@@ -18,7 +18,7 @@ import pytest
 
 from conftest import REPO, assert_one_error_line, load_summary
 
-from pipegauge import _core
+from pipegauge import _core, _options
 
 HAS_LINE_HEAT = hasattr(_core.Profile, "line_heat")
 CHROMIUM = os.environ.get("PIPEGAUGE_CHROMIUM", "/usr/bin/chromium")
@@ -561,6 +561,27 @@ def test_line_heat_is_the_evidence(pipegauge, workdir):
     # AND view shows the heat
     result = pipegauge("view", str(run_dir), "--findings")
     assert "heat: line" in result.stdout
+
+
+@pytest.mark.skipif("sample" not in getattr(_options, "MODES", ()),
+                    reason="this build has no sampling mode yet (--mode sample lands with it)")
+def test_findings_of_a_sampled_run(pipegauge, workdir):
+    # GIVEN the nested-loop pipeline and an unused function, profiled by sampling
+    program = PROGRAMS["nested-loop"].replace("range(700)", "range(2000)") + """
+        def unused():
+            return 1
+    """
+    run_dir, _script, source = profile_program(pipegauge, workdir, program, "--mode", "sample")
+    document = exported(pipegauge, run_dir)
+    # THEN the hot pattern is found from the estimated times
+    assert document["findings_meta"]["sampled"] is True
+    hot_line = marked_lines(source, "# HOT")[0]
+    assert [f["line"] for f in document["findings"] if f["rule"] == "nested-loop"] == [hot_line]
+    # AND nothing is called dead: a sampled run does not count calls
+    assert not [f for f in document["findings"] if f["rule"] == "dead-code"]
+    result = pipegauge("view", str(run_dir), "--findings")
+    assert result.returncode == 0 and "sampled run" in result.stdout
+    assert " calls" not in result.stdout.split("Findings:")[1]
 
 
 # -- surfaces ---------------------------------------------------------------------

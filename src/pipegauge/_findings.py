@@ -117,6 +117,7 @@ class Findings:
     unlocated: int  # hot functions not found at their recorded line
     line_heat: bool  # the profile had line heat
     settings: Settings
+    sampled: bool = False  # sampling mode: calls not measured (they read 0)
 
     def to_json(self) -> list[dict[str, Any]]:
         return [finding.to_json(self.duration) for finding in self.findings]
@@ -124,7 +125,7 @@ class Findings:
     def meta_json(self) -> dict[str, Any]:
         return {"analysed_functions": self.analysed, "skipped_files": self.skipped_files,
                 "unlocated_functions": self.unlocated, "line_heat": self.line_heat,
-                "settings": self.settings.to_json()}
+                "sampled": self.sampled, "settings": self.settings.to_json()}
 
 
 # -- source files -------------------------------------------------------------
@@ -226,7 +227,8 @@ def _measure(profile: _core.Profile, correct: bool) -> _Measured:
         options = json.loads(profile.meta.get("options", "{}"))
     except ValueError:
         options = {}
-    sampled = isinstance(options, dict) and options.get("mode") == "sample"
+    sampled = profile.meta.get("mode") == "sample" or (isinstance(options, dict)
+                                                        and options.get("mode") == "sample")
     return _Measured(stats=stats, duration_ns=float(profile.run.get("duration_ns", 0.0)),
                      heat=heat, has_heat=has_heat, callees=callees, sampled=sampled)
 
@@ -588,7 +590,7 @@ def analyse(profile: _core.Profile, *, correct: bool = True, settings: Settings 
         finding.rank = rank
     return Findings(findings=ranked, duration=duration, analysed=analysed,
                     skipped_files=sources.skipped, unlocated=unlocated,
-                    line_heat=measured.has_heat, settings=settings)
+                    line_heat=measured.has_heat, settings=settings, sampled=measured.sampled)
 
 
 def settings_from(values: Mapping[str, Any]) -> Settings:

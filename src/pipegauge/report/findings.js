@@ -11,12 +11,14 @@ const FindingsModel = {
     return block && Array.isArray(block.items) ? block.items.slice().sort((a, b) => a.rank - b.rank) : [];
   },
   /* "12.3% of the run, total 1.2 s, self 0.8 s, 340 calls" (dead code: "0 calls") */
-  evidence(item) {
+  evidence(item, sampled) {
     const e = item.evidence;
     if (item.rule === "dead-code") return "0 calls in this run";
-    return [(100 * e.share).toFixed(1) + "% of the run", "total " + Format.seconds(e.total_s),
-      "self " + Format.seconds(e.self_s), Format.count(e.calls) + (e.calls === 1 ? " call" : " calls"),
-      "at stake " + Format.seconds(e.impact_s)].join(", ");
+    const parts = [(100 * e.share).toFixed(1) + "% of the run", "total " + Format.seconds(e.total_s),
+      "self " + Format.seconds(e.self_s)];
+    if (!sampled) parts.push(Format.count(e.calls) + (e.calls === 1 ? " call" : " calls")); /* sampled: not measured */
+    parts.push("at stake " + Format.seconds(e.impact_s));
+    return parts.join(", ");
   },
   heat(item) {
     return item.evidence.lines.map((l) => "line " + l.line + ": " + Format.seconds(l.total_s) + " (" + Format.count(l.hits) + " hits)").join(", ");
@@ -43,16 +45,17 @@ const FindingsSection = {
       return;
     }
     const list = Dom.el("ol", { class: "pg-findings" });
-    for (const item of items) list.append(FindingsSection.item(item));
+    const sampled = Boolean(model.data.findings.meta && model.data.findings.meta.sampled);
+    for (const item of items) list.append(FindingsSection.item(item, sampled));
     body.append(list);
   },
-  item(item) {
+  item(item, sampled) {
     const li = Dom.el("li", { class: "pg-finding pg-rule-" + item.rule, "data-rule": item.rule, "data-rank": String(item.rank) });
     const head = Dom.el("div", { class: "pg-finding-head" },
       Dom.el("span", { class: "pg-finding-location mono", text: item.file + ":" + item.line }),
       Dom.el("span", { class: "pg-finding-rule", text: item.rule }),
       Dom.el("span", { class: "pg-finding-title", text: item.function + ": " + item.title }));
-    li.append(head, Dom.el("div", { class: "pg-finding-evidence", text: FindingsModel.evidence(item) }));
+    li.append(head, Dom.el("div", { class: "pg-finding-evidence", text: FindingsModel.evidence(item, sampled) }));
     if (item.evidence.lines.length) li.append(Dom.el("div", { class: "pg-finding-heat mono", text: FindingsModel.heat(item) }));
     li.append(Dom.el("div", { class: "pg-finding-detail", text: item.detail }));
     li.append(Dom.el("div", { class: "pg-finding-why", text: "Why: " + item.why }));
