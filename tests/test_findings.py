@@ -577,6 +577,7 @@ def test_findings_of_a_sampled_run(pipegauge, workdir):
     assert document["findings_meta"]["sampled"] is True
     hot_line = marked_lines(source, "# HOT")[0]
     assert [f["line"] for f in document["findings"] if f["rule"] == "nested-loop"] == [hot_line]
+    assert all(f["evidence"]["calls"] is None for f in document["findings"])
     # AND nothing is called dead: a sampled run does not count calls
     assert not [f for f in document["findings"] if f["rule"] == "dead-code"]
     result = pipegauge("view", str(run_dir), "--findings")

@@ -88,7 +88,7 @@ class Finding:
     def location(self) -> str:
         return f"{self.file}:{self.line}"
 
-    def to_json(self, duration: float) -> dict[str, Any]:
+    def to_json(self, duration: float, sampled: bool = False) -> dict[str, Any]:
         return {
             "rank": self.rank, "rule": self.rule, "title": self.title, "file": self.file,
             "line": self.line, "first_line": self.first or self.line,
@@ -98,7 +98,7 @@ class Finding:
                 "impact_s": self.impact,
                 "impact_share": self.impact / duration if duration > 0 else 0.0,
                 "share": self.share, "self_s": self.self_time, "total_s": self.total_time,
-                "calls": self.calls,
+                "calls": None if sampled else self.calls,  # sampling measures no calls
                 "lines": [{"line": line, "self_s": own, "total_s": total, "hits": hits}
                           for line, own, total, hits in self.lines],
             },
@@ -120,7 +120,7 @@ class Findings:
     sampled: bool = False  # sampling mode: calls not measured (they read 0)
 
     def to_json(self) -> list[dict[str, Any]]:
-        return [finding.to_json(self.duration) for finding in self.findings]
+        return [finding.to_json(self.duration, self.sampled) for finding in self.findings]
 
     def meta_json(self) -> dict[str, Any]:
         return {"analysed_functions": self.analysed, "skipped_files": self.skipped_files,
