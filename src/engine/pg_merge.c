@@ -212,6 +212,24 @@ static int merge_metrics(merge_t *merge)
     return PG_OK;
 }
 
+/* Line heat by (function, line), functions through func_map; times are
+ * converted like node times. */
+static int merge_lines(merge_t *merge)
+{
+    const pg_line_table_t *src = &merge->src->lines;
+    for (uint32_t i = 0; i < src->count; i++) {
+        const pg_line_heat_t *row = &src->rows[i];
+        if (row->func >= merge->src->func_count)
+            return PG_ERR_CORRUPT;
+        int rc = pg_profile_line_charge(merge->dst, merge->func_map[row->func], row->line,
+                                        scaled(merge, row->self), scaled(merge, row->total),
+                                        row->hits);
+        if (rc < 0)
+            return rc;
+    }
+    return PG_OK;
+}
+
 static int merge_run(merge_t *merge)
 {
     pg_run_stats_t *dst = &merge->dst->run;
@@ -249,6 +267,7 @@ static int (*const merge_steps[])(merge_t *merge) = {
     merge_run,
     merge_processes,
     merge_metrics,
+    merge_lines,
 };
 
 int pg_profile_merge(pg_profile_t *dst, const pg_profile_t *src)

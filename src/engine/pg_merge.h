@@ -14,7 +14,9 @@
  * - the process table (PRCS): src's entries are appended;
  * - per-node metrics (RMET) by name, each value combined into the node of
  *   the same call path by the metric's merge rule (sum or max); metrics in
- *   time units are converted like times.
+ *   time units are converted like times;
+ * - line heat (LINE) by (function, line), functions remapped, self and
+ *   total converted like times, hits added.
  * Metadata stays dst's. Times are converted from src's unit to dst's when
  * their ns_per_unit differ (each process calibrates its own clock); a
  * histogram bucket then moves to the bucket holding its scaled midpoint.

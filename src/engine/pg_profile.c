@@ -42,6 +42,7 @@ int pg_profile_init(pg_profile_t *profile)
     memset(profile, 0, sizeof *profile);
     profile->run.ns_per_unit = 1.0;
     pg_stage_table_init(&profile->stages);
+    pg_line_table_init(&profile->lines);
     if (pg_strtab_init(&profile->strings) < 0)
         return PG_ERR_NOMEM;
     pg_node_t root = {.parent = PG_NONE, .func = PG_NONE};
@@ -75,6 +76,7 @@ void pg_profile_release(pg_profile_t *profile)
     pg_strtab_release(&profile->strings);
     pg_stage_table_release(&profile->stages);
     pg_timeline_release(&profile->timeline);
+    pg_line_table_release(&profile->lines);
     memset(profile, 0, sizeof *profile);
 }
 
@@ -393,6 +395,15 @@ void pg_profile_clear_counts(pg_profile_t *profile)
     profile->nodes[0].func = PG_NONE;
     free(profile->node_slots);
     profile->node_slots = NULL;
+    pg_line_table_clear(&profile->lines);
+}
+
+int pg_profile_line_charge(pg_profile_t *profile, uint32_t func, uint32_t line, uint64_t self,
+                           uint64_t total, uint64_t hits)
+{
+    if (func >= profile->func_count)
+        return PG_ERR_ARG;
+    return pg_line_table_charge(&profile->lines, func, line, self, total, hits);
 }
 
 int pg_profile_thread_io_append(pg_profile_t *profile, const pg_thread_io_t *row)
@@ -425,6 +436,7 @@ uint64_t pg_profile_memory(const pg_profile_t *profile)
     bytes += pg_stage_table_memory(&profile->stages);
     bytes += (uint64_t)profile->metric_capacity * sizeof(pg_metric_t);
     bytes += (uint64_t)profile->metric_count * profile->node_capacity * sizeof(uint64_t);
+    bytes += pg_line_table_memory(&profile->lines);
     return bytes + pg_timeline_memory(&profile->timeline);
 }
 
@@ -473,6 +485,8 @@ int pg_profile_copy(pg_profile_t *dst, const pg_profile_t *src)
     if ((rc = pg_stage_table_copy(&dst->stages, &src->stages)) < 0)
         goto error;
     if ((rc = pg_timeline_copy(&dst->timeline, &src->timeline)) < 0)
+        goto error;
+    if ((rc = pg_line_table_copy(&dst->lines, &src->lines)) < 0)
         goto error;
     return PG_OK;
 error:

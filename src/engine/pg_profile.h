@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "pg_hist.h"
+#include "pg_lines.h"
 #include "pg_stage.h"
 #include "pg_strtab.h"
 #include "pg_timeline.h"
@@ -182,6 +183,7 @@ typedef struct pg_profile {
     pg_process_t *processes; /* owned, process_count entries; the PRCS section */
     uint32_t process_count;
     uint32_t process_capacity;
+    pg_line_table_t lines;  /* line heat per (function, line) (owned); the LINE section */
 } pg_profile_t;
 
 /* Make room for one more item in a growable array of count items: when
@@ -247,8 +249,15 @@ int64_t pg_profile_metric_find(const pg_profile_t *profile, const char *name);
 /* Append one I/O row (copied). 0 or PG_ERR_NOMEM / PG_ERR_LIMIT. */
 int pg_profile_thread_io_append(pg_profile_t *profile, const pg_thread_io_t *row);
 
+/* Add self, total (units) and hits to the line heat of (func, line), the row
+ * created when absent. PG_ERR_ARG when func is not a function of profile;
+ * otherwise 0, PG_ERR_NOMEM or PG_ERR_LIMIT. */
+int pg_profile_line_charge(pg_profile_t *profile, uint32_t func, uint32_t line, uint64_t self,
+                           uint64_t total, uint64_t hits);
+
 /* Forget all functions' and nodes' data but keep strings and functions
- * (used after calibration). */
+ * (used after calibration); line heat is
+ * forgotten too. */
 void pg_profile_clear_counts(pg_profile_t *profile);
 
 /* Deep copy of src into dst (dst uninitialised). Lookup indexes are not

@@ -61,7 +61,8 @@ static int mark_kept(prune_work_t *work, const pg_profile_t *src, double min_fra
     return PG_OK;
 }
 
-/* Strings, functions (with histograms), metadata and run numbers; the call
+/* Strings, functions (with histograms), metadata, run numbers and line
+ * heat; the call
  * tree is left with its root only. */
 static int copy_all_but_nodes(pg_profile_t *dst, const pg_profile_t *src)
 {
@@ -89,6 +90,10 @@ static int copy_all_but_nodes(pg_profile_t *dst, const pg_profile_t *src)
     }
     dst->run = src->run;
     dst->nodes[0] = src->nodes[0];
+    /* Functions keep their indexes, so line heat is copied as it is. */
+    pg_line_table_release(&dst->lines);
+    if ((rc = pg_line_table_copy(&dst->lines, &src->lines)) < 0)
+        return rc;
     return pg_timeline_copy(&dst->timeline, &src->timeline);
 }
 
