@@ -43,6 +43,7 @@ enum {
     SECTION_TLIN = 1u << 10,
     SECTION_TGPU = 1u << 11,
     SECTION_ITHR = 1u << 12,
+    SECTION_LINE = 1u << 13,
     SECTIONS_REQUIRED = SECTION_RUN | SECTION_STRS | SECTION_FUNC | SECTION_NODE |
                         SECTION_HIST,
 };
@@ -765,6 +766,7 @@ static const section_parser_t section_parsers[] = {
     {{'T', 'L', 'I', 'N'}, SECTION_TLIN, 0, parse_timeline},
     {{'T', 'G', 'P', 'U'}, SECTION_TGPU, SECTION_TLIN, parse_gpu},
     {{'I', 'T', 'H', 'R'}, SECTION_ITHR, 0, parse_thread_io},
+    {{'L', 'I', 'N', 'E'}, SECTION_LINE, SECTION_FUNC, pg_format_parse_lines},
 };
 
 static const section_parser_t *find_parser(const uint8_t *tag)
@@ -829,7 +831,8 @@ static int profile_is_fresh(const pg_profile_t *profile)
     return profile->strings.count == 1 && profile->func_count == 0 &&
            profile->node_count == 1 && profile->meta_count == 0 && profile->process_count == 0 &&
            profile->stages.count == 0 && profile->stages.span_count == 0 &&
-           profile->metric_count == 0 && profile->thread_io_count == 0;
+           profile->metric_count == 0 && profile->thread_io_count == 0 &&
+           profile->lines.count == 0;
 }
 
 /* The sections after the header, up to and including "END ". */
@@ -868,7 +871,7 @@ static int profile_is_zeroed(const pg_profile_t *profile)
 {
     return !profile->strings.slots && !profile->strings.strings && !profile->funcs &&
            !profile->nodes && !profile->meta && !profile->thread_io && !profile->node_slots &&
-           !profile->func_slots && !profile->processes && !profile->metrics &&
+           !profile->func_slots && !profile->processes && !profile->metrics && !profile->lines.rows &&
            profile->node_count == 0 && profile->func_count == 0 && profile->metric_count == 0;
 }
 

@@ -56,4 +56,15 @@ int pg_format_meta_keys_duplicated(const pg_profile_t *profile);
  * flags only, tid 0 exactly when PG_THREAD_IO_PROCESS is set. */
 int pg_format_thread_io_valid(const pg_thread_io_t *row);
 
+/* Line heat (LINE, pg_format_lines.c): every row's func < func_count and
+ * self <= total, (func, line) pairs unique. 1 valid, 0 not, or PG_ERR_NOMEM. */
+int pg_format_lines_valid(const pg_profile_t *profile);
+/* Append the LINE section (nothing when there is no line heat); begin and
+ * end are the writer's section framing. */
+void pg_format_encode_lines(pg_bytes_t *out, const pg_profile_t *profile,
+                            size_t (*begin)(pg_bytes_t *out, const char tag[4]),
+                            void (*end)(pg_bytes_t *out, size_t payload_at));
+/* Parse a LINE payload into profile->lines (FUNC already read). */
+int pg_format_parse_lines(pg_profile_t *profile, pg_cursor_t *in);
+
 #endif

@@ -98,6 +98,9 @@ static int check_profile(const pg_profile_t *profile)
     for (uint32_t i = 0; i < profile->thread_io_count; i++)
         if (!pg_format_thread_io_valid(&profile->thread_io[i]))
             return PG_ERR_ARG;
+    int lines_valid = pg_format_lines_valid(profile);
+    if (lines_valid <= 0)
+        return lines_valid < 0 ? lines_valid : PG_ERR_ARG;
     int duplicated = pg_format_node_pairs_duplicated(profile->nodes, profile->node_count);
     if (duplicated == 0)
         duplicated = pg_format_meta_keys_duplicated(profile);
@@ -416,6 +419,7 @@ int pg_profile_encode(const pg_profile_t *profile, pg_bytes_t *out)
     encode_metrics(out, profile);
     encode_timeline(out, &profile->timeline);
     encode_thread_io(out, profile);
+    pg_format_encode_lines(out, profile, section_begin, section_end);
     section_end(out, section_begin(out, PG_FORMAT_END_TAG));
     return out->failed ? PG_ERR_NOMEM : PG_OK;
 }

@@ -26,6 +26,7 @@ from typing import Any, Final, TypedDict
 __all__ = [
     "FORMAT_VERSION",
     "HIST_BUCKETS",
+    "ProfileData",
     "ProfileFormatError",
     "bucket_low",
     "bucket_width",
@@ -92,6 +93,7 @@ _AFTER: Final = {
     b"TLIN": frozenset(),
     b"TGPU": frozenset([b"TLIN"]),
     b"ITHR": frozenset(),
+    b"LINE": frozenset([b"FUNC"]),
 }
 
 # The one-line texts of the C error codes (src/engine/pg_error.c).
@@ -244,6 +246,17 @@ _THREAD_NAME_SIZE: Final = 16
 _THREAD_IO_FLAGS: Final = 7
 
 
+class LineHeat(TypedDict):
+    func: int  # function index
+    line: int  # source line (0 = unknown)
+    self: int  # units in the function's own frame on this line
+    total: int  # units with this line current, callees included
+    hits: int  # line executions (deterministic) or samples (sample mode)
+
+
+_MIN_LINE_BYTES: Final = 5
+
+
 class Profile(TypedDict, total=False):
     version: tuple[int, int]
     run: RunStats
@@ -256,6 +269,29 @@ class Profile(TypedDict, total=False):
     metrics: list[Metric]
     timeline: Timeline  # only when the file has a TLIN section
     thread_io: list[ThreadIO]  # ITHR section; [] when absent
+    lines: list[LineHeat]  # LINE section, file order; [] when absent
+
+
+class ProfileData(dict):  # type: ignore[type-arg]
+    """The dict read_profile returns (keys as in Profile), plus the same
+    accessors as the native profile object."""
+
+    def line_heat(self) -> list[tuple[int, int, int, int, int]]:
+        """(func_index, line, self_ns, total_ns, hits) per line, file order;
+        nanoseconds rounded from units as the native profile does."""
+        unit = float(self["run"]["ns_per_unit"])
+        return [
+            (r["func"], r["line"], _units_to_ns(r["self"], unit), _units_to_ns(r["total"], unit),
+             r["hits"])
+            for r in self["lines"]
+        ]
+
+
+def _units_to_ns(units: int, ns_per_unit: float) -> int:
+    # Same arithmetic as the binding: a double product, rounded half up,
+    # saturating at 2**64 - 1.
+    value = float(units) * ns_per_unit
+    return _U64_MAX if value >= 18446744073709549568.0 else int(value + 0.5)
 
 
 def bucket_low(bucket: int) -> int:
@@ -646,6 +682,24 @@ def _parse_thread_io(p: _Payload, profile: Profile) -> None:
     profile["thread_io"] = rows
 
 
+def _parse_lines(p: _Payload, profile: Profile) -> None:
+    count = p.count(_MIN_LINE_BYTES, "line heat rows")
+    if count == 0:
+        raise _corrupt("empty line heat section")
+    functions = len(profile["functions"])
+    rows: list[LineHeat] = []
+    seen: set[tuple[int, int]] = set()
+    for _ in range(count):
+        func, line, own, total, hits = p.uv(), p.uv(), p.uv(), p.uv(), p.uv()
+        if func >= functions or line > _U32_MAX or own > total:
+            raise _corrupt(f"line heat row ({func}, {line}, {own}, {total})")
+        if (func, line) in seen:
+            raise _corrupt(f"line heat row ({func}, {line}) listed twice")
+        seen.add((func, line))
+        rows.append({"func": func, "line": line, "self": own, "total": total, "hits": hits})
+    profile["lines"] = rows
+
+
 _PARSERS: Final = {
     b"RUN ": _parse_run,
     b"META": _parse_meta,
@@ -660,6 +714,7 @@ _PARSERS: Final = {
     b"TLIN": _parse_timeline,
     b"TGPU": _parse_gpu,
     b"ITHR": _parse_thread_io,
+    b"LINE": _parse_lines,
 }
 
 
@@ -688,6 +743,7 @@ def _parse(data: bytes) -> Profile:
         "stages": {"stages": [], "spans": [], "coalesced": 0, "spans_dropped": 0, "lost": 0},
         "metrics": [],
         "thread_io": [],
+        "lines": [],
     }
     seen: set[bytes] = set()
     pos = HEADER_SIZE
@@ -724,14 +780,17 @@ def _parse(data: bytes) -> Profile:
             raise _corrupt(f"{payload.left()} unexpected bytes at the end of section {name}")
 
 
-def read_profile(source: str | os.PathLike[str] | bytes | bytearray | memoryview) -> Profile:
+def read_profile(source: str | os.PathLike[str] | bytes | bytearray | memoryview) -> ProfileData:
     """Read and validate a profile file (a path) or file image (bytes).
 
     Returns a dict with keys ``version`` ((major, minor)), ``run``, ``meta``,
     ``strings``, ``functions`` (name, file, line, kind, hist) and ``nodes``
     (parent, func, calls, exc_exits, events, inclusive, exclusive; the
     root's parent and func are None) and ``metrics`` (name, unit, merge,
-    values: node index -> non-zero value; empty without an ``RMET`` section). Raises ProfileFormatError for bad
+    values: node index -> non-zero value; empty without an ``RMET`` section)
+    and ``lines`` (func, line, self, total, hits in units; empty without a
+    ``LINE`` section; ``line_heat()`` gives them in nanoseconds, as the native
+    profile does). Raises ProfileFormatError for bad
     bytes and OSError when a path cannot be read.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -739,7 +798,7 @@ def read_profile(source: str | os.PathLike[str] | bytes | bytearray | memoryview
     else:
         with open(source, "rb") as stream:
             data = stream.read()
-    return _parse(data)
+    return ProfileData(_parse(data))
 
 
 def _main(argv: list[str]) -> int:

@@ -107,6 +107,10 @@ def dump(fmt: ModuleType, path: Path) -> list[str]:
     for m in p["metrics"]:
         values = "".join(f" {n}:{v}" for n, v in sorted(m["values"].items()))
         lines.append(f"metric {index[m['name']]} {index[m['unit']]} {m['merge']}{values}")
+    for row in p["lines"]:
+        lines.append(
+            f"line {row['func']} {row['line']} {row['self']} {row['total']} {row['hits']}"
+        )
     timeline = p.get("timeline")
     if timeline is not None:
         samples = timeline["samples"]

@@ -132,6 +132,11 @@ static void dump_profile(const pg_profile_t *p)
                 printf(" %u:%" PRIu64, n, m->values[n]);
         putchar('\n');
     }
+    for (uint32_t i = 0; i < p->lines.count; i++) {
+        const pg_line_heat_t *l = &p->lines.rows[i];
+        printf("line %u %u %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", l->func, l->line, l->self,
+               l->total, l->hits);
+    }
     const pg_timeline_t *t = &p->timeline;
     if (!pg_timeline_present(t))
         return;

@@ -187,6 +187,18 @@ static int build_metrics(pg_profile_t *profile)
             (rc = pg_profile_metric_charge(profile, (uint32_t)peak, n, v / 3)) < 0)
             return rc;
     }
+    /* Line heat (LINE): rows out of order, a line 0, extreme values. */
+    static const pg_line_heat_t lines[] = {
+        {.func = 1, .line = 42, .self = 59000, .total = 60000, .hits = 1000},
+        {.func = 1, .line = 41, .self = 0, .total = 0, .hits = 10},
+        {.func = 0, .line = 3, .self = 500, .total = 100000, .hits = 1},
+        {.func = 2, .line = 0, .self = 1, .total = UINT64_MAX, .hits = UINT64_MAX},
+        {.func = 2, .line = UINT32_MAX, .self = 7, .total = 7, .hits = 0},
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        if ((rc = pg_profile_line_charge(profile, lines[i].func, lines[i].line, lines[i].self,
+                                         lines[i].total, lines[i].hits)) < 0)
+            return rc;
     return PG_OK;
 }
 

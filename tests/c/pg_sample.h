@@ -7,7 +7,8 @@
  *      metadata, histograms from 0 to UINT64_MAX, an empty histogram;
  *   2  wide: a few hundred nodes and functions from a fixed random walk;
  *   3  metrics: the small profile plus per-node metrics (RMET), a SUM and
- *      a MAX one, with values on the root and up to UINT64_MAX;
+ *      a MAX one, with values on the root and up to UINT64_MAX, and line
+ *      heat (LINE);
  *   4  timeline: the small one plus a resource timeline (TLIN) with two
  *      GPUs (TGPU), downsampled once.
  */

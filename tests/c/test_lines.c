@@ -1,6 +1,8 @@
 /* Line heat: the table (intern, charge, growth, copy, memory), its place in
  * the profile (init, release, copy, clear), merge with remapped functions
  * and different time units, and prune. */
+#include "pg_checksums.h"
+#include "pg_format.h"
 #include "pg_lines.h"
 #include "pg_merge.h"
 #include "pg_profile.h"
@@ -160,8 +162,89 @@ static void test_prune_keeps_lines(void)
     pg_profile_release(&src);
 }
 
+/* Offset of the LINE payload in image, or 0. */
+static size_t line_payload(const pg_bytes_t *image)
+{
+    size_t at = PG_FORMAT_HEADER_SIZE;
+    while (at + PG_FORMAT_SECTION_HEADER_SIZE <= image->size) {
+        uint64_t length;
+        memcpy(&length, image->data + at + 8, 8); /* little-endian host */
+        if (memcmp(image->data + at, "LINE", 4) == 0)
+            return at + PG_FORMAT_SECTION_HEADER_SIZE;
+        at += PG_FORMAT_SECTION_HEADER_SIZE + (size_t)length;
+    }
+    return 0;
+}
+
+static int read_image(const pg_bytes_t *image, pg_profile_t *out)
+{
+    memset(out, 0, sizeof *out);
+    return pg_profile_read_buffer(out, image->data, image->size);
+}
+
+static void test_file_round_trip_and_rules(void)
+{
+    /* GIVEN a profile with two functions and three small line rows */
+    pg_profile_t profile, back;
+    PG_CHECK_RC(pg_profile_init(&profile), PG_OK);
+    uint32_t a = func(&profile, "a"), b = func(&profile, "b");
+    PG_CHECK_RC(pg_profile_line_charge(&profile, a, 1, 2, 3, 4), PG_OK);
+    PG_CHECK_RC(pg_profile_line_charge(&profile, a, 2, 5, 6, 7), PG_OK);
+    PG_CHECK_RC(pg_profile_line_charge(&profile, b, 9, 0, 100000, 1), PG_OK);
+    /* WHEN it is written and read back */
+    pg_bytes_t image;
+    pg_bytes_init(&image);
+    PG_CHECK_RC(pg_profile_encode(&profile, &image), PG_OK);
+    PG_CHECK_RC(read_image(&image, &back), PG_OK);
+    /* THEN the rows come back in order */
+    PG_CHECK_U64(back.lines.count, 3);
+    for (uint32_t i = 0; i < 3; i++)
+        PG_CHECK(memcmp(&back.lines.rows[i], &profile.lines.rows[i], sizeof(pg_line_heat_t)) ==
+                 0);
+    pg_profile_release(&back);
+
+    /* AND a row listed twice is corrupt: payload = count 3, then 5 one-byte
+     * fields per row; make row 2's line equal row 1's */
+    size_t payload = line_payload(&image);
+    PG_CHECK(payload != 0);
+    PG_CHECK_U64(image.data[payload], 3);
+    PG_CHECK_U64(image.data[payload + 1 + 5 + 1], 2);
+    image.data[payload + 1 + 5 + 1] = 1;
+    pg_checksums_fix(image.data, image.size);
+    PG_CHECK_RC(read_image(&image, &back), PG_ERR_CORRUPT);
+    /* AND self above total is corrupt */
+    image.data[payload + 1 + 5 + 1] = 2;
+    image.data[payload + 1 + 5 + 2] = 7; /* self 7 > total 6 */
+    pg_checksums_fix(image.data, image.size);
+    PG_CHECK_RC(read_image(&image, &back), PG_ERR_CORRUPT);
+    /* AND a function index beyond the table is corrupt */
+    image.data[payload + 1 + 5 + 2] = 5;
+    image.data[payload + 1 + 5] = 2;
+    pg_checksums_fix(image.data, image.size);
+    PG_CHECK_RC(read_image(&image, &back), PG_ERR_CORRUPT);
+    /* AND restored, it reads again (the patches were the only damage) */
+    image.data[payload + 1 + 5] = 0;
+    pg_checksums_fix(image.data, image.size);
+    PG_CHECK_RC(read_image(&image, &back), PG_OK);
+    pg_profile_release(&back);
+    pg_bytes_release(&image);
+
+    /* AND the writer refuses what the reader would reject */
+    profile.lines.rows[1].self = 7; /* > total 6 */
+    pg_bytes_init(&image);
+    PG_CHECK_RC(pg_profile_encode(&profile, &image), PG_ERR_ARG);
+    pg_bytes_release(&image);
+    profile.lines.rows[1].self = 5;
+    profile.lines.rows[1].line = 1; /* duplicate of row 0 */
+    pg_bytes_init(&image);
+    PG_CHECK_RC(pg_profile_encode(&profile, &image), PG_ERR_ARG);
+    pg_bytes_release(&image);
+    pg_profile_release(&profile);
+}
+
 int main(void)
 {
+    test_file_round_trip_and_rules();
     test_charge_adds();
     test_growth_keeps_rows();
     test_profile_lifecycle();
