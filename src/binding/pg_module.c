@@ -13,6 +13,7 @@
 #include "pg_sampler.h"
 #include "pg_got.h"
 #include "pg_io.h"
+#include "pg_linetrace.h"
 #include "pg_tracer.h"
 
 /* CPU-time timer period: at most one signal per kernel tick anyway (the
@@ -160,23 +161,60 @@ static void store_usage(pg_profile_t *profile)
  * a negative pg_error_t when pg_io_begin failed. GIL. */
 static int io_status = 1;
 
+/* Line heat options (--lines): patterns from a sequence of str. 0, or -1
+ * with an exception set. */
+static int lines_configure(int lines, PyObject *lines_for, double threshold)
+{
+    PyObject *sequence = PySequence_Fast(lines_for, "lines_for must be a sequence of str");
+    if (!sequence)
+        return -1;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(sequence);
+    const char **patterns = PyMem_Calloc((size_t)count + 1, sizeof *patterns);
+    int rc = patterns ? 0 : -1;
+    if (!patterns)
+        PyErr_NoMemory();
+    for (Py_ssize_t i = 0; rc == 0 && i < count; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(sequence, i); /* borrowed */
+        if (!PyUnicode_Check(item) || !(patterns[i] = PyUnicode_AsUTF8(item))) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "lines_for must be a sequence of str");
+            rc = -1;
+        }
+    }
+    int engine_rc;
+    if (rc == 0 && (engine_rc = pg_linetrace_configure(lines, patterns, (size_t)count,
+                                                       threshold)) < 0) {
+        pg_raise(engine_rc, NULL);
+        rc = -1;
+    }
+    PyMem_Free(patterns);
+    Py_DECREF(sequence);
+    return rc;
+}
+
 static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
     static char *keywords[] = {"builtins",     "exact_builtins", "collapse_prefixes",
                                "module_roots", "ignore_globs",   "memory",
                                "cpu",          "timeline_hz",    "gpu",
-                               "io",           NULL};
-    int builtins = 1, exact_builtins = 0, memory = 1, cpu = 1, gpu = 1, io = 1;
-    double timeline_hz = 0.0;
+                               "io",           "lines",          "lines_for",
+                               "lines_threshold", NULL};
+    int builtins = 1, exact_builtins = 0, memory = 1, cpu = 1, gpu = 1, io = 1, lines = 0;
+    double timeline_hz = 0.0, lines_threshold = 0.0;
     PyObject *empty = PyTuple_New(0);
-    PyObject *collapse = empty, *roots = empty, *ignore = empty;
+    PyObject *collapse = empty, *roots = empty, *ignore = empty, *lines_for = empty;
     if (!empty)
         return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOOppdpp:start", keywords, &builtins,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOOppdpppOd:start", keywords, &builtins,
                                      &exact_builtins, &collapse, &roots, &ignore, &memory,
-                                     &cpu, &timeline_hz, &gpu, &io))
+                                     &cpu, &timeline_hz, &gpu, &io, &lines, &lines_for,
+                                     &lines_threshold))
         goto error;
+    if (!(lines_threshold >= 0.0 && lines_threshold <= 1.0)) {
+        PyErr_SetString(PyExc_ValueError, "lines_threshold must be between 0 and 1");
+        goto error;
+    }
     if (!(timeline_hz >= 0.0 && timeline_hz <= 10000.0)) {
         PyErr_SetString(PyExc_ValueError, "timeline_hz must be between 0 and 10000");
         goto error;
@@ -189,6 +227,8 @@ static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_RuntimeError, "no free code object extra slot for pipegauge");
         goto error;
     }
+    if (lines_configure(lines, lines_for, lines_threshold) < 0)
+        goto error;
     pg_filter_t filter;
     if (filter_from_args(&filter, collapse, roots, ignore) < 0) {
         pg_filter_release(&filter);
@@ -222,6 +262,7 @@ static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
         pg_tracer.active = 0;
         goto error;
     }
+    pg_linetrace_reset(); /* line events from here on, not in calibration */
     getrusage(RUSAGE_SELF, &start_usage);
     /* The sampler last, so calibration is not sampled and the node indexes
      * it sees belong to the profile that stop returns. */
@@ -256,6 +297,7 @@ static PyObject *core_stop(PyObject *module, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, "pipegauge is not profiling");
         return NULL;
     }
+    pg_linetrace_finish();
     pg_backend_uninstall();
     pg_cpu_stop();
     pg_timeline_t timeline;

@@ -610,7 +610,36 @@ static PyObject *profile_stage_latency_samples(pg_pyprofile_t *self, PyObject *u
     return list;
 }
 
+/* Units to nanoseconds as the pure-Python reader does (_format._units_to_ns). */
+static unsigned long long units_to_ns(uint64_t units, double ns_per_unit)
+{
+    double value = (double)units * ns_per_unit;
+    return value >= 18446744073709549568.0 ? UINT64_MAX : (unsigned long long)(value + 0.5);
+}
+
+static PyObject *profile_line_heat(pg_pyprofile_t *self, PyObject *unused)
+{
+    (void)unused;
+    const pg_line_table_t *table = &self->profile.lines;
+    double unit = self->profile.run.ns_per_unit;
+    PyObject *list = PyList_New(table->count);
+    for (uint32_t i = 0; list && i < table->count; i++) {
+        const pg_line_heat_t *row = &table->rows[i];
+        PyObject *item = Py_BuildValue("(IIKKK)", row->func, row->line,
+                                       units_to_ns(row->self, unit),
+                                       units_to_ns(row->total, unit),
+                                       (unsigned long long)row->hits);
+        if (!item)
+            Py_CLEAR(list);
+        else
+            PyList_SET_ITEM(list, i, item);
+    }
+    return list;
+}
+
 static PyMethodDef profile_methods[] = {
+    {"line_heat", (PyCFunction)profile_line_heat, METH_NOARGS,
+     "line_heat() -> list of (func_index, line, self_ns, total_ns, hits)"},
     {"stage_latency_samples", (PyCFunction)profile_stage_latency_samples, METH_NOARGS,
      "stage_latency_samples() -> list of bytes"},
     {"stages", (PyCFunction)profile_stages, METH_NOARGS, "stages() -> list of dicts"},

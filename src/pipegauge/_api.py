@@ -141,6 +141,9 @@ def profile(
     memory: bool = True,
     cpu: bool = True,
     io: bool = True,
+    lines: bool = False,
+    lines_for: tuple[str, ...] | list[str] | str = (),
+    lines_threshold: float = 0.05,
 ) -> ProfileBlock: ...
 
 

@@ -91,6 +91,13 @@ def _percent(value: Any, from_env: bool) -> float:
     return number
 
 
+def _lines_threshold(value: Any, from_env: bool) -> float:
+    number = _non_negative(value, from_env)
+    if number > 1.0:
+        raise ConfigValueError(f"expected a share between 0 and 1 (0.05 = 5%), got {value!r}")
+    return float(number)
+
+
 def _timeline_hz(value: Any, from_env: bool) -> float:
     number = _positive(value, from_env)
     if number > 10000:
@@ -166,6 +173,12 @@ SETTINGS: tuple[Setting, ...] = (
             option="timeline_hz"),
     Setting("sampling_hz", _positive, 1000.0, "statistical sampling rate, Hz",
             pending="sampling mode (issue 8)"),
+    Setting("lines", _bool, False, "line heat for hot or named functions (3.12+)", option="lines"),
+    Setting("lines_for", _patterns, (), "qualified-name patterns that get line heat (implies lines)",
+            option="lines_for"),
+    Setting("lines_threshold", _lines_threshold, 0.05,
+            "own-time share above which a function gets line heat (0 = only lines_for)",
+            option="lines_threshold"),
     Setting("history", _bool, True, "record runs in the history store", option="history"),
     Setting("history_path", _text, None, "history database (default .pipegauge/history.sqlite)",
             option="history_path", path=True),

@@ -127,6 +127,12 @@ class Profile:
         first (flags bit 0, tid 0), then one per thread. Keys: tid, name,
         flags, rchar, wchar, syscr, syscw, read_bytes, write_bytes,
         hooked_{read,write,recv,send}_{bytes,ops}. Empty with io=False."""
+    def line_heat(self) -> list[tuple[int, int, int, int, int]]:
+        """Line heat (the LINE section) as (func_index, line, self_ns,
+        total_ns, hits), in recording order: total is the time the line
+        was current in the function's frame (callees included), self the
+        part in the frame itself; hits are line executions (deterministic
+        --lines) or samples (sampling mode). Empty without line heat."""
 
 def start(
     *,
@@ -140,8 +146,19 @@ def start(
     timeline_hz: float = 0.0,
     gpu: bool = True,
     io: bool = True,
+    lines: bool = False,
+    lines_for: Sequence[str] = (),
+    lines_threshold: float = 0.0,
 ) -> None:
     """Start tracing every thread (present and future).
+
+    lines (3.12+): record line heat with sys.monitoring LINE events enabled
+    only on chosen code objects: those whose qualified name matches a
+    lines_for pattern (substring or fnmatch glob) from their first call, and,
+    when lines_threshold > 0, those whose own time exceeds that share of the
+    run so far (checked every ~100 ms) from then on (metadata "lines.since":
+    "func:ns,..." says when each started). On 3.10/3.11 no line events are
+    available: the functions are counted in metadata "lines.failures".
 
     memory: wrap the Python allocators (and numpy's data handler, when numpy
     is imported; see _hook_numpy) and record the mem.* metrics.

@@ -41,6 +41,9 @@ class Options:
     timeline: bool = True  # sample RSS, CPU, I/O, threads (and GPUs) over time
     timeline_hz: float = 20.0  # timeline samples per second
     gpu: bool = True  # read NVIDIA GPUs through NVML on the timeline
+    lines: bool = False  # line heat for hot or named functions (3.12+: LINE events)
+    lines_for: tuple[str, ...] = field(default=())  # qualified-name patterns: line heat from the start
+    lines_threshold: float = 0.05  # own-time share above which a function gets line heat (0 = off)
 
     @classmethod
     def create(
@@ -62,12 +65,20 @@ class Options:
         timeline: bool = True,
         timeline_hz: float = 20.0,
         gpu: bool = True,
+        lines: bool = False,
+        lines_for: Iterable[str] | str = (),
+        lines_threshold: float = 0.05,
     ) -> Options:
         """Validate and normalise user-supplied values."""
         if isinstance(ignore_modules, str):
             ignore_modules = (ignore_modules,)
         patterns = tuple(str(pattern) for pattern in ignore_modules)
         hz = check_timeline_hz(timeline_hz)
+        if isinstance(lines_for, str):
+            lines_for = (lines_for,)
+        line_patterns = tuple(str(pattern) for pattern in lines_for)
+        if any(not pattern for pattern in line_patterns):
+            raise UsageError("lines_for: empty pattern")
         return cls(
             output_dir=os.fspath(output_dir) if output_dir is not None else None,
             name=name,
@@ -85,12 +96,16 @@ class Options:
             timeline=bool(timeline),
             timeline_hz=hz,
             gpu=bool(gpu),
+            lines=bool(lines) or bool(line_patterns),  # naming functions implies lines
+            lines_for=line_patterns,
+            lines_threshold=check_lines_threshold(lines_threshold),
         )
 
     def to_json(self) -> str:
         """The options as recorded in the profile metadata."""
         data: dict[str, Any] = asdict(self)
         data["ignore_modules"] = list(self.ignore_modules)
+        data["lines_for"] = list(self.lines_for)
         return json.dumps(data, sort_keys=True)
 
 
@@ -107,6 +122,31 @@ def check_timeline_hz(value: Any) -> float:
     if not 0.0 < hz <= TIMELINE_HZ_MAX:
         raise UsageError(f"timeline_hz must be above 0 and at most {TIMELINE_HZ_MAX:g}: {value!r}")
     return hz
+
+
+def check_lines_threshold(value: Any) -> float:
+    """The line-heat share threshold as a float; UsageError unless 0 <= value <= 1."""
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"lines_threshold: not a number: {value!r}") from None
+    if not 0.0 <= share <= 1.0:
+        raise UsageError(f"lines_threshold must be a share between 0 and 1 (0.05 = 5%): {value!r}")
+    return share
+
+
+LINES_MIN_VERSION = (3, 12)
+"""Deterministic line heat needs sys.monitoring LINE events."""
+
+LINES_UNAVAILABLE = (
+    "line heat (--lines) needs Python 3.12+ in deterministic mode (sys.monitoring); "
+    "on Python {version} use --mode sample for line heat; this run goes on without it"
+)
+
+
+def lines_available() -> bool:
+    """Whether the deterministic tracer can record line heat here."""
+    return sys.version_info >= LINES_MIN_VERSION
 
 
 def _with_variants(paths: Iterable[str | None]) -> list[str]:
@@ -177,4 +217,7 @@ def tracer_arguments(options: Options) -> dict[str, Any]:
         "timeline_hz": options.timeline_hz if options.timeline else 0.0,
         "gpu": options.gpu,
         "io": options.io,
+        "lines": options.lines and lines_available(),
+        "lines_for": list(options.lines_for),
+        "lines_threshold": options.lines_threshold,
     }

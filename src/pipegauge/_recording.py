@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import _core, _numpy_hook
 from ._meta import collect_start_meta, iso_utc
-from ._options import Options, tracer_arguments
+from ._options import LINES_UNAVAILABLE, Options, lines_available, tracer_arguments
 from ._resources import torch_memory
 from ._rundir import ensure_writable_dir, runs_root
 from ._run import Run
@@ -101,6 +101,12 @@ class Recording:
             log.info("CPU time is not attributed (--no-cpu)")
         if not self.options.timeline:
             log.info("no resource timeline (--no-timeline)")
+        if self.options.lines:
+            if lines_available():
+                log.info(f"line heat: functions matching {list(self.options.lines_for)} and "
+                         f"those above {self.options.lines_threshold:.0%} of own time")
+            else:
+                log.warning(LINES_UNAVAILABLE.format(version=platform.python_version()))
         self._torch_start = torch_memory()
         self._started = time.time()
         _core.start(**arguments)

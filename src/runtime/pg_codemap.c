@@ -8,6 +8,7 @@
  * object or builtin per session.
  */
 #include "pg_tracer.h"
+#include "pg_linetrace.h"
 
 #include <fnmatch.h>
 #include <stdio.h>
@@ -122,6 +123,7 @@ uint32_t pg_codemap_register(PyCodeObject *code)
         return PG_NONE;
     }
     code_extra_store(code, (uint32_t)func + 1);
+    pg_linetrace_on_register(code, (uint32_t)func, name);
     return (uint32_t)func;
 }
 

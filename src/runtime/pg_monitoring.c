@@ -6,6 +6,7 @@
  * (PY_THROW, PY_UNWIND, C_RETURN, C_RAISE): CPython raises on that.
  */
 #include "pg_tracer.h"
+#include "pg_linetrace.h"
 
 #if PG_USE_MONITORING
 
@@ -42,10 +43,13 @@ static PyObject *on_start(PyObject *self, PyObject *const *args, size_t nargsf, 
     if (func == PG_CODE_FILTERED)
         return Py_NewRef(disable_object);
     pg_thread_t *thread = pg_thread_get();
-    if (PG_LIKELY(thread && func != PG_NONE))
+    if (PG_LIKELY(thread && func != PG_NONE)) {
         pg_tracer_push(thread, code, NULL, func);
-    else
+        if (PG_LIKELY(thread->depth))
+            pg_linetrace_on_entry(code, func, thread->frames[thread->depth - 1].start);
+    } else {
         pg_tracer.lost++;
+    }
     return NONE();
 }
 
@@ -206,19 +210,38 @@ static PyObject *on_c_raise(PyObject *self, PyObject *const *args, size_t nargsf
     return NONE();
 }
 
+/* LINE (local, enabled only on the code objects pg_linetrace chose). */
+static PyObject *on_line(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self, (void)nargsf, (void)kw;
+    long line = PyLong_AsLong(args[1]);
+    if (PG_LIKELY(line > 0 && line <= (long)UINT32_MAX))
+        pg_linetrace_on_line((PyCodeObject *)args[0], (uint32_t)line);
+    else
+        PyErr_Clear(); /* not a line number: nothing to charge */
+    return NONE();
+}
+
 /* One table registers every callback. */
 static const struct {
     const char *event;   /* name in sys.monitoring.events */
     vectorcallfunc handler;
-    int builtins_only;   /* registered only when builtins are attributed */
+    int need;            /* registered only when: NEED_BUILTINS builtins are
+                            attributed, NEED_LINES line heat is on */
+    int local_only;      /* not in the global event set */
 } handlers[] = {
     {"PY_START", on_start, 0},     {"PY_RESUME", on_start, 0},
     {"PY_THROW", on_throw, 0},     {"PY_RETURN", on_return, 0},
     {"PY_YIELD", on_return, 0},    {"PY_UNWIND", on_unwind, 0},
     {"CALL", on_call, 1},          {"C_RETURN", on_c_return, 1},
-    {"C_RAISE", on_c_raise, 1},
+    {"C_RAISE", on_c_raise, 1},    {"LINE", on_line, 2, 1},
 };
 #define HANDLER_COUNT (sizeof handlers / sizeof handlers[0])
+enum { NEED_BUILTINS = 1, NEED_LINES = 2 };
+
+static PyObject *set_local_events; /* sys.monitoring.set_local_events, strong */
+static PyObject *lines_codes;      /* set of code objects with LINE on (strong) */
+static long line_event_bit;        /* sys.monitoring.events.LINE */
 
 static PyObject *monitoring(void)
 {
@@ -267,7 +290,8 @@ static int register_callbacks(PyObject *mon, long *mask)
     if (!events)
         return -1;
     for (size_t i = 0; i < HANDLER_COUNT; i++) {
-        if (handlers[i].builtins_only && !pg_tracer.builtins)
+        if ((handlers[i].need == NEED_BUILTINS && !pg_tracer.builtins) ||
+            (handlers[i].need == NEED_LINES && !pg_linetrace.requested))
             continue;
         long bit = event_bit(events, handlers[i].event);
         pg_callback_t *callback = PyObject_New(pg_callback_t, &callback_type);
@@ -285,7 +309,10 @@ static int register_callbacks(PyObject *mon, long *mask)
             return -1;
         }
         Py_DECREF(old);
-        *mask |= bit;
+        if (handlers[i].local_only)
+            line_event_bit = bit;
+        else
+            *mask |= bit;
     }
     Py_DECREF(events);
     return 0;
@@ -301,6 +328,9 @@ int pg_backend_install(void)
     if (!disable_object && !(disable_object = PyObject_GetAttrString(mon, "DISABLE")))
         return -1;
     if (!missing_object && !(missing_object = PyObject_GetAttrString(mon, "MISSING")))
+        return -1;
+    if (pg_linetrace.requested && !set_local_events &&
+        !(set_local_events = PyObject_GetAttrString(mon, "set_local_events")))
         return -1;
     int id = claim_tool_id(mon);
     if (id < 0)
@@ -330,6 +360,7 @@ void pg_backend_uninstall(void)
     if (tool_id < 0)
         return;
     PyObject *saved = PyErr_GetRaisedException();
+    pg_backend_lines_disable_all();
     PyObject *mon = monitoring();
     if (mon) {
         PyObject *events = PyObject_GetAttrString(mon, "events");
@@ -347,6 +378,41 @@ void pg_backend_uninstall(void)
     PyErr_Clear();
     PyErr_SetRaisedException(saved);
     tool_id = -1;
+}
+
+int pg_backend_lines_enable(PyCodeObject *code)
+{
+    if (tool_id < 0 || !set_local_events || !line_event_bit)
+        return -1;
+    if (!lines_codes && !(lines_codes = PySet_New(NULL))) {
+        PyErr_Clear();
+        return -1;
+    }
+    PyObject *done = PyObject_CallFunction(set_local_events, "iOl", tool_id, (PyObject *)code,
+                                           line_event_bit);
+    if (!done || PySet_Add(lines_codes, (PyObject *)code) < 0) {
+        Py_XDECREF(done);
+        PyErr_Clear();
+        return -1;
+    }
+    Py_DECREF(done);
+    return 0;
+}
+
+void pg_backend_lines_disable_all(void)
+{
+    if (!lines_codes)
+        return;
+    PyObject *codes = lines_codes;
+    lines_codes = NULL;
+    PyObject *iterator = PyObject_GetIter(codes);
+    for (PyObject *code; iterator && (code = PyIter_Next(iterator)) != NULL; Py_DECREF(code)) {
+        PyObject *done = PyObject_CallFunction(set_local_events, "iOi", tool_id, code, 0);
+        Py_XDECREF(done);
+    }
+    Py_XDECREF(iterator);
+    Py_DECREF(codes);
+    PyErr_Clear();
 }
 
 const char *pg_backend_name(void)

@@ -9,6 +9,7 @@
 #include "pg_memory.h"
 #include "pg_sampler.h"
 #include "pg_io.h"
+#include "pg_linetrace.h"
 
 pg_tracer_t pg_tracer = {.extra_index = -1};
 
@@ -355,7 +356,8 @@ void pg_tracer_threads_visit(void (*visit)(const pg_thread_t *thread, void *data
 uint64_t pg_tracer_memory(void)
 {
     uint64_t bytes = pg_profile_memory(&pg_tracer.profile) + pg_codemap_memory() +
-                     pg_backend_memory() + pg_stages_memory() + pg_memory_overhead();
+                     pg_backend_memory() + pg_stages_memory() + pg_memory_overhead() +
+                     pg_linetrace_memory();
     pthread_mutex_lock(&thread_lock);
     for (pg_thread_t *thread = thread_list; thread; thread = thread->next)
         bytes += sizeof *thread + (uint64_t)thread->capacity * sizeof(pg_frame_t);

@@ -77,6 +77,10 @@ typedef struct pg_frame {
     uint32_t acc_mask;    /* bit s set: acc[s] holds a value (see pg_acc_slot_t) */
     uint64_t acc[PG_ACC_COUNT]; /* accumulators; written by this thread only
                                    (hooks, its signal handler) */
+    uint32_t line;          /* --lines: current line (LINE events), 0 = none */
+    uint64_t line_start;    /* ... ticks when it began */
+    uint64_t line_children; /* ... children at that moment (self = total
+                               minus the children completed during it) */
 } pg_frame_t;
 
 typedef struct pg_thread {
@@ -217,11 +221,15 @@ static inline void pg_tracer_push(pg_thread_t *thread, const void *key,
     frame->children = 0;
     frame->cached_func = PG_NONE;
     frame->acc_mask = 0;
+    frame->line = 0;
     PG_SIGNAL_FENCE(); /* a signal sees the frame only once it is clean */
     thread->depth++;
     __atomic_store_n(&thread->published_node, node, __ATOMIC_RELAXED);
     frame->start = pg_clock_ticks();
 }
+
+/* Charge the line a popped frame was on to the line heat (pg_linetrace.c). */
+void pg_tracer_line_close(pg_frame_t *frame, uint64_t now);
 
 /* Charge a popped frame's accumulators (slow path, pg_tracer.c). */
 void pg_tracer_acc_flush(pg_thread_t *thread, pg_frame_t *frame);
@@ -246,6 +254,8 @@ static inline void pg_tracer_pop(pg_thread_t *thread, uint64_t now, int by_excep
     }
     if (PG_UNLIKELY(frame->acc_mask))
         pg_tracer_acc_flush(thread, frame);
+    if (PG_UNLIKELY(frame->line))
+        pg_tracer_line_close(frame, now);
     if (thread->depth) {
         pg_frame_t *parent = &thread->frames[thread->depth - 1];
         parent->children += elapsed;

@@ -11,7 +11,7 @@ from typing import Any
 from .. import _core
 from .._errors import FAILURE_EXIT, PipegaugeError, UsageError
 from .._config import build_options
-from .._options import check_timeline_hz
+from .._options import check_lines_threshold, check_timeline_hz
 from .._progress import Progress
 from .._run import Run
 from .._session import Session, begin
@@ -30,7 +30,8 @@ Everything after the script or module belongs to the program."""
 
 # run options that take a value, to find where the program's arguments begin
 _VALUE_OPTIONS = frozenset({"-o", "--output-dir", "--name", "--ignore", "--config", "--repeat",
-                            "--history-path", "--timeline-hz"})
+                            "--history-path", "--timeline-hz", "--lines-for",
+                            "--lines-threshold"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +70,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timeline samples per second (default 20)")
     parser.add_argument("--no-gpu", dest="gpu", action="store_false",
                         help="do not read NVIDIA GPUs (NVML) on the timeline")
+    parser.add_argument("--lines", action="store_true", default=None,
+                        help="line heat for the functions above --lines-threshold of own time "
+                             "(Python 3.12+ in deterministic mode; see 'view --lines')")
+    parser.add_argument("--lines-for", action="append", metavar="PATTERN",
+                        help="line heat for functions whose qualified name matches PATTERN "
+                             "(substring or glob; repeatable; implies --lines)")
+    parser.add_argument("--lines-threshold", type=_lines_threshold, metavar="SHARE",
+                        help="own-time share of the run above which --lines picks a function "
+                             "(default 0.05; 0 = only --lines-for functions)")
     parser.add_argument("--subprocess", action="store_true", default=None,
                         help="also profile Python programs the program starts with subprocess "
                              "(multiprocessing workers are always profiled)")
@@ -76,7 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="read settings from this file instead of the discovered one")
     parser.set_defaults(builtins=None, exact_builtins=None, include_stdlib=None,
                         correct_overhead=None, ignore=None, history=None, memory=None,
-                        cpu=None, io=None, timeline=None, timeline_hz=None, gpu=None)
+                        cpu=None, io=None, timeline=None, timeline_hz=None, gpu=None,
+                        lines=None, lines_for=None, lines_threshold=None)
     parser.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
     parser.add_argument("script", nargs="?", help="the script to run, followed by its arguments")
 
@@ -96,6 +107,13 @@ def _timeline_hz(text: str) -> float:
         return check_timeline_hz(text)
     except UsageError as exc:
         raise argparse.ArgumentTypeError(exc.message.removeprefix("timeline_hz: ")) from None
+
+
+def _lines_threshold(text: str) -> float:
+    try:
+        return check_lines_threshold(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix("lines_threshold: ")) from None
 
 
 def split_argv(tokens: list[str], value_options: frozenset[str] = _VALUE_OPTIONS,
@@ -175,6 +193,9 @@ def execute(args: argparse.Namespace) -> int:
         "timeline": args.timeline,
         "timeline_hz": args.timeline_hz,
         "gpu": args.gpu,
+        "lines": args.lines,
+        "lines_for": args.lines_for,
+        "lines_threshold": args.lines_threshold,
     }, config=args.config, explicit_source="command line")
     try:
         target.prepare()
