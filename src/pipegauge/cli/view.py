@@ -8,6 +8,12 @@ import os
 import sys
 
 from .._config import report_warnings, resolve
+from .._errors import PipegaugeError
+from .._lineheat import function_source, heat_by_function, started_epoch_ns
+from .._run import Run
+from ..renderers._text import label_for
+from ..renderers.lines import render_line_heat
+from ..renderers.table import matches
 from .._sides import profile_spec
 from .._stats import RESOURCE_SORT_KEYS, SORT_KEYS, resolve_sort_key
 from ..renderers._text import Style
@@ -44,7 +50,9 @@ of each thread (the kernel's counters next to the bytes charged to functions)
 and the top functions by bytes read and written. --diff BASE adds the diff
 table against another run (see 'pipegauge diff'). --findings shows what to
 change: anti-patterns in the hot functions' source and dominant functions or
-stages, ranked by the measured time at stake. Every line fits 80
+stages, ranked by the measured time at stake. --lines FUNC shows the
+function's source with per-line time, share, hits and bars (runs recorded
+with --lines, or in sampling mode). Every line fits 80
 columns: long names are cut in the middle. Colour is used only on a terminal
 and never when NO_COLOR is set."""
 
@@ -134,6 +142,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            help="list the processes of a multi-process run (pid, role, state, time)")
     processes.add_argument("--pid", type=_non_negative_int, metavar="PID",
                            help="show one process of a multi-process run alone")
+    parser.add_argument("--lines", metavar="FUNC",
+                        help="show FUNC's source with its line heat: time, share, hits and a bar "
+                             "per line (FUNC matches as --filter; the run needs --lines)")
     parser.add_argument("--async", dest="show_async", action="store_true",
                         help="asyncio tasks per coroutine: lifetimes, running and awaiting time")
     parser.add_argument("--no-correct", action="store_true",
@@ -141,6 +152,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--diff", metavar="BASE",
                         help="add the diff table against BASE (a run id, 'baseline', a run directory, ...)")
     add_history_argument(parser)
+
+
+def _line_view(run: Run, pattern: str, *, correct: bool) -> str:
+    """view --lines FUNC; PipegaugeError (one line) when it cannot be shown."""
+    profile = run.profile
+    assert profile is not None
+    heat = heat_by_function(profile)
+    if not heat:
+        raise PipegaugeError("this run has no line heat: record it with 'pipegauge run --lines' "
+                             "(or --lines-for FUNC; on Python 3.10/3.11 --mode sample)")
+    stats = run.stats(correct=correct)
+    found = [item for item in stats if matches(item, pattern)]
+    exact = [item for item in found if pattern in (item.name, item.name.rsplit(".", 1)[-1])]
+    found = exact or found
+    if not found:
+        raise PipegaugeError(f"no function matches {pattern!r}")
+    with_heat = [item for item in found if item.index in heat]
+    if not with_heat:
+        names = ", ".join(sorted(item.name for item in stats if item.index in heat)[:8])
+        raise PipegaugeError(f"{pattern!r} has no line heat in this run (functions with line "
+                             f"heat: {names}); record it with --lines-for {pattern!r}")
+    if len(with_heat) > 1:
+        cwd = os.getcwd()
+        candidates = "; ".join(label_for(item, cwd, 60) for item in with_heat[:10])
+        raise PipegaugeError(f"{pattern!r} is ambiguous, it matches: {candidates}")
+    item = with_heat[0]
+    function = heat[item.index]
+    source = function_source(item.file, item.line, [row.line for row in function.rows],
+                             started_epoch_ns=started_epoch_ns(run.run_info))
+    hits = "samples" if run.meta.get("lines.mode") == "sample" else "hits"
+    return render_line_heat(item, function, source, cwd=os.getcwd(), hits_label=hits,
+                            style=Style.for_stream(sys.stdout))
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -157,6 +200,9 @@ def execute(args: argparse.Namespace) -> int:
         run = load_run(spec)
     if args.processes:
         sys.stdout.write(render_processes(run.processes, style=Style.for_stream(sys.stdout)))
+        return 0
+    if args.lines is not None:
+        sys.stdout.write(_line_view(run, args.lines, correct=not args.no_correct))
         return 0
     if args.show_async:
         sys.stdout.write(render_tasks(run.async_tasks, cwd=os.getcwd(), style=Style.for_stream(sys.stdout)))
