@@ -145,3 +145,33 @@ def started_epoch_ns(run_info: dict[str, Any]) -> int:
         return int(run_info.get("start_epoch_ns", 0))
     except (TypeError, ValueError):
         return 0
+
+
+def report_data(profile: Any, functions: Sequence[tuple[Any, ...]], *,
+                started_epoch: int = 0) -> dict[str, Any] | None:
+    """Line heat for the HTML report: the hottest REPORT_MAX_FUNCTIONS
+    functions with their rows and source text (at most REPORT_MAX_LINES
+    lines each); None when the run has none. functions: profile.functions()
+    records (name, file, first line, ...)."""
+    heat = heat_by_function(profile)
+    if not heat:
+        return None
+    ranked = sorted(heat.values(), key=lambda item: item.total_ns, reverse=True)
+    entries = []
+    for item in ranked[:REPORT_MAX_FUNCTIONS]:
+        name, file, first_line = functions[item.func][0], functions[item.func][1], functions[item.func][2]
+        entry: dict[str, Any] = {
+            "func": item.func, "name": name, "file": file, "since_ns": item.since_ns,
+            "rows": [[row.line, row.self_ns, row.total_ns, row.hits] for row in item.rows],
+            "first": first_line, "source": None, "source_error": None,
+        }
+        try:
+            source = function_source(file, int(first_line), [row.line for row in item.rows],
+                                     started_epoch_ns=started_epoch)
+            entry["first"] = source.first
+            entry["source"] = source.lines[:REPORT_MAX_LINES]
+        except SourceError as exc:
+            entry["source_error"] = str(exc)
+        entries.append(entry)
+    return {"functions": entries, "omitted": max(len(ranked) - REPORT_MAX_FUNCTIONS, 0),
+            "unit": "samples" if profile.meta.get("lines.mode") == "sample" else "hits"}

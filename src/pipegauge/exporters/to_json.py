@@ -125,6 +125,11 @@ def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]
             {key: (value if key == "name" else int(value)) for key, value in row.items()}
             for row in profile.thread_io()
         ],
+        "line_heat": [
+            {"function": func, "line": line, "self_ns": self_ns, "total_ns": total_ns,
+             "hits": hits}
+            for func, line, self_ns, total_ns, hits in profile.line_heat()
+        ],
     }
     findings = analyse(profile, correct=correct, settings=configured_settings())
     document["findings"] = findings.to_json()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .. import _core
+from .. import _lineheat as lineheat
 from .._files import write_atomic
 from .._findings import analyse, configured_settings
 from .._run import Run
@@ -189,6 +190,10 @@ def build_data(run: Run, *, max_nodes: int = MAX_NODES) -> dict[str, Any]:
     }
     findings = analyse(profile, correct=correct, settings=configured_settings())
     data["findings"] = {"items": findings.to_json(), "meta": findings.meta_json()}
+    lines = lineheat.report_data(profile, functions,
+                                 started_epoch=lineheat.started_epoch_ns(profile.run))
+    if lines is not None:
+        data["line_heat"] = lines
     diff = baseline_diff(run)
     if diff is not None:
         data["diff"] = diff
@@ -214,7 +219,7 @@ def render_html(data: dict[str, Any]) -> str:
     """The whole page for data (see build_data)."""
     return render_page("report.js", ("report.css", "findings.css"), data,
                        f"pipegauge: {data['header'].get('name', 'run')}",
-                       extra_scripts=("findings.js",))
+                       extra_scripts=("findings.js", "source.js"))
 
 
 def report_html(run_or_profile: Union[Run, _core.Profile]) -> str:

@@ -529,6 +529,7 @@ const TableSection = {
       const f = rows[r];
       const tr = document.createElement("tr");
       tr.dataset.func = f;
+      if (SourceSection.has(model, f)) tr.className = "pg-has-lines"; /* click: source view */
       for (const col of columns) {
         const td = document.createElement("td");
         if (col.key === "name") {
@@ -785,7 +786,7 @@ const TimelineSection = {
 
 /* Sections in page order; each renders only when it has data. */
 const SECTIONS = [HeaderSection, FindingsSection, StagesSection, DiffSection, FlameSection, TreeSection, TableSection,
-  TimelineSection];
+  SourceSection, TimelineSection];
 
 /* ------------------------------------------------------------------- 5. Boot */
 function boot() {
