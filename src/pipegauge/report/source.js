@@ -59,8 +59,9 @@ const SourceSection = {
     }
     const omitted = model.data.line_heat.omitted;
     state.view = Dom.el("div", { class: "pg-src-view" });
-    body.append(Dom.el("p", { class: "pg-note", text: "Functions with line heat (click one, or a row of the function table):" }),
-      list, omitted ? Dom.el("p", { class: "pg-note", text: omitted + " more not embedded" }) : null, state.view);
+    body.append(Dom.el("p", { class: "pg-note", text: "Functions with line heat (click one, or a row of the function table):" }), list);
+    if (omitted) body.append(Dom.el("p", { class: "pg-note", text: omitted + " more not embedded" }));
+    body.append(state.view);
     document.addEventListener("click", (event) => {
       const row = event.target.closest && event.target.closest("tr[data-func]");
       if (!row) return;
