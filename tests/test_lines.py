@@ -132,6 +132,34 @@ def test_self_excludes_callees_and_total_includes_them(pipegauge, write_script):
 
 
 @NEEDS_MONITORING
+def test_generator_resume_charges_the_rest_of_its_line(pipegauge, write_script):
+    # GIVEN a generator whose heavy work follows the yield on the same line
+    source = """
+        BIG = 7 ** 4000
+        MOD = 10 ** 1500 + 3
+
+        def gen(n):
+            acc = 1
+            for i in range(n):
+                acc = (acc * BIG * ((yield i) or 1)) % MOD  # YIELD
+            return acc
+
+        for _ in range(5):
+            for x in gen(300):
+                pass
+    """
+    _, out = record(pipegauge, write_script, source, "--lines-for", "gen",
+                    "--lines-threshold", "0")
+    profile = _core.Profile.read(str(out / "profile.pgprof"))
+    rows = rows_of(profile, function_index(profile, "gen"))
+    own, total, hits = rows[line_of(source, "# YIELD")]
+    # THEN the line counts one hit per execution (not per resume) and holds
+    # the time after the resumes (nearly all of the generator's)
+    assert hits == 5 * 300
+    assert own >= 0.8 * sum(row[0] for row in rows.values()), rows
+
+
+@NEEDS_MONITORING
 def test_threshold_picks_the_dominant_function_and_not_a_small_one(pipegauge, write_script):
     # GIVEN dominant() with ~95% of the own time and tiny() with ~1%, called
     # many times over ~1 s

@@ -190,12 +190,34 @@ static void threshold_check(uint64_t now)
             pg_linetrace.func_state[f] = PG_LINES_WANTED;
 }
 
-void pg_linetrace_entry_slow(PyCodeObject *code, uint32_t func, uint64_t now)
+/* A resumed frame of a function with line events is back on the line it
+ * left (the resume point), which gets no LINE event of its own. */
+static void resume_line(PyCodeObject *code, int offset, uint64_t now)
+{
+    pg_thread_t *thread = pg_thread_current;
+    int line = PyCode_Addr2Line(code, offset);
+    if (!thread || !thread->depth || line <= 0)
+        return;
+    pg_frame_t *top = &thread->frames[thread->depth - 1];
+    if (top->key != (const void *)code || top->node == PG_NONE)
+        return;
+    top->line = (uint32_t)line;
+    top->line_hit = 0; /* its execution was counted before the yield */
+    top->line_start = now;
+    top->line_children = top->children;
+}
+
+void pg_linetrace_entry_slow(PyCodeObject *code, uint32_t func, uint64_t now, int resumed,
+                             PyObject *offset)
 {
     uint64_t since = now - pg_tracer.start_mark.ticks;
-    if (func < pg_linetrace.func_count && pg_linetrace.func_state[func] == PG_LINES_WANTED)
-        turn_on(code, func, since);
-    if (now < pg_linetrace.next_check)
+    if (func < pg_linetrace.func_count) {
+        if (pg_linetrace.func_state[func] == PG_LINES_WANTED)
+            turn_on(code, func, since);
+        else if (resumed && pg_linetrace.func_state[func] == PG_LINES_ON)
+            resume_line(code, (int)PyLong_AsLong(offset), now); /* a small int */
+    }
+    if (!pg_linetrace.threshold_on || now < pg_linetrace.next_check)
         return;
     threshold_check(now);
     uint64_t spent = pg_clock_ticks() - now;
@@ -219,7 +241,8 @@ void pg_tracer_line_close(pg_frame_t *frame, uint64_t now)
     uint64_t total = now > frame->line_start ? now - frame->line_start : 0;
     uint64_t callees = frame->children - frame->line_children;
     uint64_t self = callees < total ? total - callees : 0;
-    if (pg_profile_line_charge(&pg_tracer.profile, frame->func, frame->line, self, total, 1) < 0)
+    if (pg_profile_line_charge(&pg_tracer.profile, frame->func, frame->line, self, total,
+                               frame->line_hit) < 0)
         pg_tracer.lost++;
     frame->line = 0;
 }
@@ -240,6 +263,7 @@ void pg_linetrace_on_line(PyCodeObject *code, uint32_t line)
     pg_tracer.events++;
     pg_tracer.profile.nodes[top->node].events++;
     top->line = line;
+    top->line_hit = 1;
     top->line_children = top->children;
     top->line_start = pg_clock_ticks(); /* this callback's cost goes to no line */
 }

@@ -74,15 +74,18 @@ uint64_t pg_linetrace_memory(void);
 /* A code object was registered as func with qualified name (GIL). */
 void pg_linetrace_on_register(PyCodeObject *code, uint32_t func, const char *name);
 /* Slow part of pg_linetrace_on_entry. */
-void pg_linetrace_entry_slow(PyCodeObject *code, uint32_t func, uint64_t now);
+void pg_linetrace_entry_slow(PyCodeObject *code, uint32_t func, uint64_t now, int resumed,
+                             PyObject *offset);
 
-/* After a Python frame of func was pushed at time now (its start). */
-static inline void pg_linetrace_on_entry(PyCodeObject *code, uint32_t func, uint64_t now)
+/* After a Python frame of func was pushed at time now (its start); resumed
+ * with the instruction offset for PY_RESUME (a generator or coroutine goes
+ * on mid-line: that line is current again without a LINE event);
+ * offset: the event's instruction offset (borrowed int). */
+static inline void pg_linetrace_on_entry(PyCodeObject *code, uint32_t func, uint64_t now,
+                                         int resumed, PyObject *offset)
 {
-    if (PG_UNLIKELY(pg_linetrace.threshold_on) &&
-        ((func < pg_linetrace.func_count && pg_linetrace.func_state[func] == PG_LINES_WANTED) ||
-         now >= pg_linetrace.next_check))
-        pg_linetrace_entry_slow(code, func, now);
+    if (PG_UNLIKELY(pg_linetrace.enabled))
+        pg_linetrace_entry_slow(code, func, now, resumed, offset);
 }
 
 /* A LINE event for code at line (the top frame's code when all is well). */

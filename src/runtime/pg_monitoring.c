@@ -35,9 +35,8 @@ static char backend_name[64] = "sys.monitoring";
 #define NONE() Py_NewRef(Py_None)
 
 /* PY_START, PY_RESUME (local events: DISABLE allowed). */
-static PyObject *on_start(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+static inline PyObject *enter(PyObject *const *args, int resumed)
 {
-    (void)self, (void)nargsf, (void)kw;
     PyCodeObject *code = (PyCodeObject *)args[0];
     uint32_t func = pg_codemap_code(code);
     if (func == PG_CODE_FILTERED)
@@ -46,11 +45,24 @@ static PyObject *on_start(PyObject *self, PyObject *const *args, size_t nargsf, 
     if (PG_LIKELY(thread && func != PG_NONE)) {
         pg_tracer_push(thread, code, NULL, func);
         if (PG_LIKELY(thread->depth))
-            pg_linetrace_on_entry(code, func, thread->frames[thread->depth - 1].start);
+            pg_linetrace_on_entry(code, func, thread->frames[thread->depth - 1].start, resumed,
+                                  args[1]);
     } else {
         pg_tracer.lost++;
     }
     return NONE();
+}
+
+static PyObject *on_start(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self, (void)nargsf, (void)kw;
+    return enter(args, 0);
+}
+
+static PyObject *on_resume(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kw)
+{
+    (void)self, (void)nargsf, (void)kw;
+    return enter(args, 1);
 }
 
 /* PY_THROW: a generator resumed by throw(). Non-local: never DISABLE. */
@@ -230,7 +242,7 @@ static const struct {
                             attributed, NEED_LINES line heat is on */
     int local_only;      /* not in the global event set */
 } handlers[] = {
-    {"PY_START", on_start, 0},     {"PY_RESUME", on_start, 0},
+    {"PY_START", on_start, 0},     {"PY_RESUME", on_resume, 0},
     {"PY_THROW", on_throw, 0},     {"PY_RETURN", on_return, 0},
     {"PY_YIELD", on_return, 0},    {"PY_UNWIND", on_unwind, 0},
     {"CALL", on_call, 1},          {"C_RETURN", on_c_return, 1},

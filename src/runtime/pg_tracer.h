@@ -78,6 +78,8 @@ typedef struct pg_frame {
     uint64_t acc[PG_ACC_COUNT]; /* accumulators; written by this thread only
                                    (hooks, its signal handler) */
     uint32_t line;          /* --lines: current line (LINE events), 0 = none */
+    uint32_t line_hit;      /* ... 1 when it counts as an execution (0: the
+                               rest of a line after a generator resume) */
     uint64_t line_start;    /* ... ticks when it began */
     uint64_t line_children; /* ... children at that moment (self = total
                                minus the children completed during it) */
