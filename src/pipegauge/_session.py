@@ -30,6 +30,7 @@ from ._recording import Recording
 from ._run import Run
 from . import _diff  # noqa: F401 - see below
 from . import _lineheat  # noqa: F401 - see below (its dataclasses, for the report)
+from . import _findings  # noqa: F401 - see below (its dataclasses, for the report)
 from ._history_record import record_run
 from ._rundir import PROFILE_FILE, new_run_dir, write_run_dir
 
@@ -45,7 +46,7 @@ so a run killed by SIGKILL or the OOM killer still leaves a recent profile.
 The environment variable PIPEGAUGE_FLUSH_INTERVAL (seconds; 0 = never)
 overrides it."""
 
-# _diff and _lineheat (used by the report at exit) are imported here, at start: defining a
+# _diff, _lineheat and _findings (used by the report at exit) are imported here, at start: defining a
 # dataclass runs exec() on generated source, and an exec() during interpreter
 # exit clears CPython's "unhandled KeyboardInterrupt" flag, so the process
 # would exit with status 1 instead of dying by SIGINT.
