@@ -11,6 +11,7 @@
 #include "pg_memory.h"
 #include "pg_stages.h"
 #include "pg_sampler.h"
+#include "pg_stacksampler.h"
 #include "pg_got.h"
 #include "pg_io.h"
 #include "pg_linetrace.h"
@@ -160,6 +161,41 @@ static void store_usage(pg_profile_t *profile)
 /* I/O attribution of the current or last session: 0 on, 1 off by option,
  * a negative pg_error_t when pg_io_begin failed. GIL. */
 static int io_status = 1;
+/* 1 when the current or last session is in sampling mode (no tracer
+ * backend installed; pg_stacksampler.c records stacks). GIL. */
+static int sampling;
+
+/* Sampling mode's part of start: the timeline sampler and the stack
+ * sampler, with no profile hook and no shadow-stack collectors (memory,
+ * CPU and I/O attribution need the tracer's frames). -1 with an exception. */
+static int start_sampling(double sample_hz, int cpu_clock, double timeline_hz, int gpu)
+{
+    int rc = pg_sampler_start(timeline_hz, gpu);
+    if (rc == PG_OK && (rc = pg_stacksampler_start(sample_hz, cpu_clock)) < 0) {
+        pg_timeline_t timeline;
+        pg_node_charges_t charges;
+        char status[256];
+        pg_sampler_stop(&timeline, &charges, status, sizeof status);
+        pg_timeline_release(&timeline);
+        pg_node_charges_release(&charges);
+    }
+    if (rc < 0) {
+        pg_profile_t discarded;
+        if (pg_tracer_end(&discarded) == PG_OK)
+            pg_profile_release(&discarded);
+        pg_tracer.active = 0;
+        if (rc == PG_ERR_LIMIT)
+            PyErr_SetString(PyExc_RuntimeError,
+                            "sampling mode needs a free real-time signal and none is left");
+        else
+            pg_raise(rc, NULL);
+        return -1;
+    }
+    getrusage(RUSAGE_SELF, &start_usage);
+    io_status = 1;
+    sampling = 1;
+    return 0;
+}
 
 /* Line heat options (--lines): patterns from a sequence of str. 0, or -1
  * with an exception set. */
@@ -199,18 +235,28 @@ static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
                                "module_roots", "ignore_globs",   "memory",
                                "cpu",          "timeline_hz",    "gpu",
                                "io",           "lines",          "lines_for",
-                               "lines_threshold", NULL};
+                               "lines_threshold", "sample_hz",   "sample_clock", NULL};
     int builtins = 1, exact_builtins = 0, memory = 1, cpu = 1, gpu = 1, io = 1, lines = 0;
-    double timeline_hz = 0.0, lines_threshold = 0.0;
+    double timeline_hz = 0.0, lines_threshold = 0.0, sample_hz = 0.0;
+    const char *sample_clock = "wall";
     PyObject *empty = PyTuple_New(0);
     PyObject *collapse = empty, *roots = empty, *ignore = empty, *lines_for = empty;
     if (!empty)
         return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOOppdpppOd:start", keywords, &builtins,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOOppdpppOdds:start", keywords, &builtins,
                                      &exact_builtins, &collapse, &roots, &ignore, &memory,
                                      &cpu, &timeline_hz, &gpu, &io, &lines, &lines_for,
-                                     &lines_threshold))
+                                     &lines_threshold, &sample_hz, &sample_clock))
         goto error;
+    int cpu_clock = strcmp(sample_clock, "cpu") == 0;
+    if (!cpu_clock && strcmp(sample_clock, "wall") != 0) {
+        PyErr_SetString(PyExc_ValueError, "sample_clock must be 'wall' or 'cpu'");
+        goto error;
+    }
+    if (!(sample_hz >= 0.0 && sample_hz <= PG_STACK_MAX_HZ)) {
+        PyErr_SetString(PyExc_ValueError, "sample_hz must be between 0 and 10000 (0: deterministic)");
+        goto error;
+    }
     if (!(lines_threshold >= 0.0 && lines_threshold <= 1.0)) {
         PyErr_SetString(PyExc_ValueError, "lines_threshold must be between 0 and 1");
         goto error;
@@ -239,6 +285,13 @@ static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
         pg_filter_release(&filter);
         pg_raise(rc, NULL);
         goto error;
+    }
+    sampling = 0;
+    if (sample_hz > 0.0) {
+        if (start_sampling(sample_hz, cpu_clock, timeline_hz, gpu) < 0)
+            goto error;
+        Py_DECREF(empty);
+        Py_RETURN_NONE;
     }
     if (pg_calibrate_untraced() < 0) {
         pg_tracer.active = 0;
@@ -297,8 +350,13 @@ static PyObject *core_stop(PyObject *module, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, "pipegauge is not profiling");
         return NULL;
     }
-    pg_linetrace_finish();
-    pg_backend_uninstall();
+    if (sampling) {
+        pg_stacksampler_stop(); /* drains the rings into the live profile */
+    } else {
+        pg_linetrace_finish();
+        pg_backend_uninstall();
+        pg_profile_meta_set(&pg_tracer.profile, "mode", "deterministic");
+    }
     pg_cpu_stop();
     pg_timeline_t timeline;
     pg_node_charges_t charges;
@@ -309,6 +367,8 @@ static PyObject *core_stop(PyObject *module, PyObject *unused)
     (void)pg_io_end(&pg_tracer.profile);
     pg_profile_t profile;
     int rc = pg_tracer_end(&profile);
+    if (rc == PG_OK && sampling)
+        profile.run.threads = pg_stacksampler_threads();
     uint64_t untracked = pg_memory_untracked();
     pg_memory_stop();
     if (rc == PG_OK) {
@@ -341,6 +401,8 @@ static PyObject *core_snapshot(PyObject *module, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, "pipegauge is not profiling");
         return NULL;
     }
+    if (sampling)
+        pg_stacksampler_drain();
     pg_profile_t copy;
     int rc = pg_profile_copy(&copy, &pg_tracer.profile);
     if (rc < 0)
@@ -361,6 +423,7 @@ static PyObject *core_snapshot(PyObject *module, PyObject *unused)
         return pg_raise(rc, NULL);
     }
     store_usage(&copy);
+    pg_profile_meta_set(&copy, "mode", sampling ? "sample" : "deterministic");
     /* The timeline so far; GPU attribution is charged only at stop. */
     pg_timeline_t timeline;
     pg_node_charges_t none = {0};
@@ -477,7 +540,8 @@ static PyMethodDef core_methods[] = {
     {"_acc_add", core_acc_add, METH_VARARGS, "_acc_add(slot, value): test hook"},
     {"start", (PyCFunction)(void (*)(void))core_start, METH_VARARGS | METH_KEYWORDS,
      "start(*, builtins=True, exact_builtins=False, collapse_prefixes=(), module_roots=(), "
-     "ignore_globs=(), memory=True, cpu=True, io=True)"},
+     "ignore_globs=(), memory=True, cpu=True, io=True, timeline_hz=0.0, gpu=True, "
+     "sample_hz=0.0, sample_clock='wall')"},
     {"_io_state", core_io_state, METH_NOARGS,
      "_io_state() -> dict: GOT redirection state (installed, objects, slots, foreign, "
      "failures, rescans); diagnostics and tests"},

@@ -144,6 +144,9 @@ def profile(
     lines: bool = False,
     lines_for: tuple[str, ...] | list[str] | str = (),
     lines_threshold: float = 0.05,
+    mode: str = "deterministic",
+    sample_hz: float = 1000.0,
+    sample_clock: str = "wall",
 ) -> ProfileBlock: ...
 
 

@@ -149,6 +149,8 @@ def start(
     lines: bool = False,
     lines_for: Sequence[str] = (),
     lines_threshold: float = 0.0,
+    sample_hz: float = 0.0,
+    sample_clock: str = "wall",
 ) -> None:
     """Start tracing every thread (present and future).
 

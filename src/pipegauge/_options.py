@@ -44,6 +44,9 @@ class Options:
     lines: bool = False  # line heat for hot or named functions (3.12+: LINE events)
     lines_for: tuple[str, ...] = field(default=())  # qualified-name patterns: line heat from the start
     lines_threshold: float = 0.05  # own-time share above which a function gets line heat (0 = off)
+    mode: str = "deterministic"  # "deterministic" (tracer) or "sample" (stack sampler, no hook)
+    sample_hz: float = 1000.0  # sampling mode: samples per second per thread (config sampling_hz)
+    sample_clock: str = "wall"  # sampling mode: "wall" (all time) or "cpu" (on-CPU time only)
 
     @classmethod
     def create(
@@ -68,6 +71,9 @@ class Options:
         lines: bool = False,
         lines_for: Iterable[str] | str = (),
         lines_threshold: float = 0.05,
+        mode: str = "deterministic",
+        sample_hz: float = 1000.0,
+        sample_clock: str = "wall",
     ) -> Options:
         """Validate and normalise user-supplied values."""
         if isinstance(ignore_modules, str):
@@ -79,6 +85,11 @@ class Options:
         line_patterns = tuple(str(pattern) for pattern in lines_for)
         if any(not pattern for pattern in line_patterns):
             raise UsageError("lines_for: empty pattern")
+        if mode not in MODES:
+            raise UsageError(f"mode must be one of {', '.join(MODES)}: {mode!r}")
+        if sample_clock not in SAMPLE_CLOCKS:
+            raise UsageError(f"sample_clock must be one of {', '.join(SAMPLE_CLOCKS)}: {sample_clock!r}")
+        rate = check_sample_hz(sample_hz)
         return cls(
             output_dir=os.fspath(output_dir) if output_dir is not None else None,
             name=name,
@@ -99,6 +110,9 @@ class Options:
             lines=bool(lines) or bool(line_patterns),  # naming functions implies lines
             lines_for=line_patterns,
             lines_threshold=check_lines_threshold(lines_threshold),
+            mode=mode,
+            sample_hz=rate,
+            sample_clock=sample_clock,
         )
 
     def to_json(self) -> str:
@@ -147,6 +161,27 @@ LINES_UNAVAILABLE = (
 def lines_available() -> bool:
     """Whether the deterministic tracer can record line heat here."""
     return sys.version_info >= LINES_MIN_VERSION
+MODES = ("deterministic", "sample")
+SAMPLE_CLOCKS = ("wall", "cpu")
+SAMPLE_HZ_MAX = 10000.0
+"""Highest sampling rate accepted (the stack sampler's C limit)."""
+
+
+def check_sample_hz(value: Any) -> float:
+    """The sampling rate as a float; UsageError unless 0 < value <= 10000."""
+    if isinstance(value, bool):
+        raise UsageError(f"sampling rate: not a number: {value!r}")
+    try:
+        hz = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"sampling rate: not a number: {value!r}") from None
+    if not 0.0 < hz <= SAMPLE_HZ_MAX:
+        raise UsageError(f"sampling rate must be above 0 and at most {SAMPLE_HZ_MAX:g} Hz: {value!r}")
+    return hz
+
+
+SAMPLE_MODE_OFF = ("memory", "cpu", "io")
+"""Collectors that need the tracer's shadow stack, off in sampling mode."""
 
 
 def _with_variants(paths: Iterable[str | None]) -> list[str]:
@@ -206,18 +241,22 @@ def module_roots() -> list[str]:
 
 def tracer_arguments(options: Options) -> dict[str, Any]:
     """Keyword arguments for ``_core.start`` implied by options."""
+    sampling = options.mode == "sample"
     return {
         "builtins": options.builtins,
         "exact_builtins": options.exact_builtins,
         "collapse_prefixes": collapse_prefixes(options),
         "module_roots": module_roots(),
         "ignore_globs": list(options.ignore_modules),
-        "memory": options.memory,
-        "cpu": options.cpu,
+        "memory": options.memory and not sampling,
+        "cpu": options.cpu and not sampling,
         "timeline_hz": options.timeline_hz if options.timeline else 0.0,
         "gpu": options.gpu,
         "io": options.io,
-        "lines": options.lines and lines_available(),
+        "lines": options.lines and not sampling and lines_available(),  # samples give line heat
         "lines_for": list(options.lines_for),
         "lines_threshold": options.lines_threshold,
+        "io": options.io and not sampling,
+        "sample_hz": options.sample_hz if sampling else 0.0,
+        "sample_clock": options.sample_clock,
     }

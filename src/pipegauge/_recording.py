@@ -18,6 +18,7 @@ from pathlib import Path
 from . import _core, _numpy_hook
 from ._meta import collect_start_meta, iso_utc
 from ._options import LINES_UNAVAILABLE, Options, lines_available, tracer_arguments
+from ._options import SAMPLE_MODE_OFF, Options, tracer_arguments
 from ._resources import torch_memory
 from ._rundir import ensure_writable_dir, runs_root
 from ._run import Run
@@ -107,10 +108,17 @@ class Recording:
                          f"those above {self.options.lines_threshold:.0%} of own time")
             else:
                 log.warning(LINES_UNAVAILABLE.format(version=platform.python_version()))
+        if self.options.mode == "sample":
+            log.info(f"sampling mode: {self.options.sample_hz:g} Hz on {self.options.sample_clock} time, "
+                     "no profile hook; call counts are not measured")
+            wanted = [name for name in SAMPLE_MODE_OFF if getattr(self.options, name)]
+            if wanted:
+                log.warning(f"sampling mode: {', '.join(wanted)} attribution is off "
+                            "(it needs the deterministic tracer's call stack)")
         self._torch_start = torch_memory()
         self._started = time.time()
         _core.start(**arguments)
-        if self.options.memory:
+        if self.options.memory and self.options.mode != "sample":
             _numpy_hook.install()
         try:
             log.info(f"tracer started, backend {_core.backend()}")

@@ -70,4 +70,97 @@ static inline PyObject *pg_code_qualname(PyCodeObject *code)
 #endif
 }
 
+/* Frame access for the stack sampler (pg_framewalk.c), which walks the
+ * calling thread's own frame chain from a signal handler: plain memory
+ * reads, no Python API, no allocation. Only a file that defines
+ * Py_BUILD_CORE and PG_COMPAT_FRAMES before including this header gets
+ * them (the frame structs of 3.11+ are in the internal headers).
+ *
+ * 3.10   : PyFrameObject chain from tstate->frame; f_lasti counts code units.
+ * 3.11/12: _PyInterpreterFrame chain from tstate->cframe->current_frame;
+ *          prev_instr is the instruction running; incomplete frames (not yet
+ *          past their RESUME prologue) and, on 3.12, C-stack shim frames are
+ *          skipped.
+ * 3.13   : the chain starts at tstate->current_frame; f_executable may be
+ *          something other than a code object (skipped); instr_ptr. */
+#ifdef PG_COMPAT_FRAMES
+#if PY_VERSION_HEX >= 0x030B0000
+#include <internal/pycore_frame.h>
+typedef _PyInterpreterFrame pg_raw_frame_t;
+#else
+typedef PyFrameObject pg_raw_frame_t;
+#endif
+
+static inline pg_raw_frame_t *pg_raw_frame_top(PyThreadState *tstate)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return tstate->current_frame;
+#elif PY_VERSION_HEX >= 0x030B0000
+    return tstate->cframe ? tstate->cframe->current_frame : NULL;
+#else
+    return tstate->frame;
+#endif
+}
+
+static inline pg_raw_frame_t *pg_raw_frame_back(pg_raw_frame_t *frame)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return frame->previous;
+#else
+    return frame->f_back;
+#endif
+}
+
+/* The code object frame runs (borrowed: the frame holds a strong reference)
+ * and its instruction index in code units, or NULL for a frame to skip. */
+static inline PyCodeObject *pg_raw_frame_code(pg_raw_frame_t *frame, uint32_t *instruction)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *executable = frame->f_executable;
+    if (!executable || Py_TYPE(executable) != &PyCode_Type)
+        return NULL;
+    PyCodeObject *code = (PyCodeObject *)executable;
+    const _Py_CODEUNIT *at = frame->instr_ptr;
+#else
+    PyCodeObject *code = frame->f_code;
+    const _Py_CODEUNIT *at = frame->prev_instr;
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+    if (frame->owner == FRAME_OWNED_BY_CSTACK)
+        return NULL;
+#endif
+    if (!code)
+        return NULL;
+    const _Py_CODEUNIT *first = _PyCode_CODE(code);
+    if (frame->owner != FRAME_OWNED_BY_GENERATOR && at < first + code->_co_firsttraceable)
+        return NULL; /* incomplete: still in its prologue */
+    *instruction = at >= first ? (uint32_t)(at - first) : 0;
+    return code;
+#else
+    PyCodeObject *code = frame->f_code;
+    *instruction = frame->f_lasti > 0 ? (uint32_t)frame->f_lasti : 0;
+    return code;
+#endif
+}
+#endif /* PG_COMPAT_FRAMES */
+
+/* Code-object watchers (3.12+): the stack sampler resolves pending samples
+ * before a code object they name is destroyed. */
+#if PY_VERSION_HEX >= 0x030C0000
+#define PG_HAVE_CODE_WATCHER 1
+#else
+#define PG_HAVE_CODE_WATCHER 0
+#endif
+
+/* 1 while the interpreter is finalizing (no thread may take the GIL). */
+static inline int pg_is_finalizing(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing();
+#else
+    return _Py_IsFinalizing();
+#endif
+}
+
 #endif

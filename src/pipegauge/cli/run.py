@@ -12,6 +12,7 @@ from .. import _core
 from .._errors import FAILURE_EXIT, PipegaugeError, UsageError
 from .._config import build_options
 from .._options import check_lines_threshold, check_timeline_hz
+from .._options import MODES, SAMPLE_CLOCKS, check_sample_hz, check_timeline_hz
 from .._progress import Progress
 from .._run import Run
 from .._session import Session, begin
@@ -31,7 +32,7 @@ Everything after the script or module belongs to the program."""
 # run options that take a value, to find where the program's arguments begin
 _VALUE_OPTIONS = frozenset({"-o", "--output-dir", "--name", "--ignore", "--config", "--repeat",
                             "--history-path", "--timeline-hz", "--lines-for",
-                            "--lines-threshold"})
+                            "--lines-threshold", "--mode", "--rate", "--clock"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +80,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lines-threshold", type=_lines_threshold, metavar="SHARE",
                         help="own-time share of the run above which --lines picks a function "
                              "(default 0.05; 0 = only --lines-for functions)")
+    parser.add_argument("--mode", choices=MODES, default=None,
+                        help="deterministic (default: every call traced, exact counts) or sample "
+                             "(a statistical stack sampler, no profile hook, ~1x speed)")
+    parser.add_argument("--rate", dest="sample_hz", type=_sample_hz, metavar="HZ",
+                        help="--mode sample: samples per second per thread (default 1000, at most 10000)")
+    parser.add_argument("--clock", dest="sample_clock", choices=SAMPLE_CLOCKS, default=None,
+                        help="--mode sample: sample on wall time (default; sleeping and waiting "
+                             "count) or on each thread's CPU time")
     parser.add_argument("--subprocess", action="store_true", default=None,
                         help="also profile Python programs the program starts with subprocess "
                              "(multiprocessing workers are always profiled)")
@@ -100,6 +109,13 @@ def _repeat_count(text: str) -> int:
     if not 1 <= value <= 1000:
         raise argparse.ArgumentTypeError(f"must be between 1 and 1000: {text!r}")
     return value
+
+
+def _sample_hz(text: str) -> float:
+    try:
+        return check_sample_hz(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix("sampling rate: ")) from None
 
 
 def _timeline_hz(text: str) -> float:
@@ -196,6 +212,9 @@ def execute(args: argparse.Namespace) -> int:
         "lines": args.lines,
         "lines_for": args.lines_for,
         "lines_threshold": args.lines_threshold,
+        "mode": args.mode,
+        "sample_hz": args.sample_hz,
+        "sample_clock": args.sample_clock,
     }, config=args.config, explicit_source="command line")
     try:
         target.prepare()

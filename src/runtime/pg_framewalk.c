@@ -1,0 +1,38 @@
+/* The stack sampler's frame walk (see pg_stacksampler.h). This file alone
+ * builds with Py_BUILD_CORE, for the interpreter-frame layouts of 3.11+;
+ * every layout difference lives in pg_compat.h. It uses no Python API but
+ * the thread-local thread-state read, so it is async-signal-safe. */
+#define Py_BUILD_CORE 1
+#define PG_COMPAT_FRAMES 1
+#include "pg_compat.h"
+
+#include "pg_stacksampler.h"
+
+uint32_t pg_framewalk_self(uint64_t *out, uint32_t max_frames, int *truncated)
+{
+    /* A TSS read (pthread_getspecific): no lock, no allocation. NULL for a
+     * thread that never ran Python, or whose thread state is gone. */
+    PyThreadState *tstate = PyGILState_GetThisThreadState();
+    uint32_t count = 0;
+    *truncated = 0;
+    if (!tstate)
+        return 0;
+    /* The chain is changed only by this thread, which this handler has
+     * interrupted, so it is consistent at every instruction boundary the
+     * compiler keeps: a frame is linked only once initialised. */
+    for (pg_raw_frame_t *frame = pg_raw_frame_top(tstate); frame;
+         frame = pg_raw_frame_back(frame)) {
+        uint32_t instruction;
+        PyCodeObject *code = pg_raw_frame_code(frame, &instruction);
+        if (!code)
+            continue;
+        if (count == max_frames) {
+            *truncated = 1;
+            break;
+        }
+        out[2 * count] = (uint64_t)(uintptr_t)code;
+        out[2 * count + 1] = instruction;
+        count++;
+    }
+    return count;
+}
