@@ -417,7 +417,18 @@ class _Comparer:
         item.reasons.append(f"median call {change:+.1%}, self time {self_change:+.1%} "
                             f"(noise band {item.noise:.1%}, q={item.q_value:.2g})")
 
+    def calls_unmeasured(self, key: str) -> bool:
+        """A sampling-mode run on either side: it has time for the function
+        but no call count (sampling measures none), so calls cannot be compared."""
+        if key.endswith("||" + STAGE_KIND):
+            return False
+        return any(table[key].calls == 0 and (table[key].self_ns > 0 or table[key].total_ns > 0)
+                   for table in (*self.base_runs, *self.current_runs) if key in table)
+
     def judge_calls(self, item: FunctionDiff) -> None:
+        if self.calls_unmeasured(item.key):
+            item.calls_exact = False
+            return
         base = self.values(self.base_runs, item.key, "calls")
         current = self.values(self.current_runs, item.key, "calls")
         exact = len(set(base)) == 1 and len(set(current)) == 1 and item.key not in self.varying

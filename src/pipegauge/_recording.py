@@ -157,7 +157,7 @@ class Recording:
         except Exception as exc:  # noqa: BLE001
             self.log.warning(f"run times not recorded in metadata: {exc}")
         try:
-            meta["backend"] = _core.backend()
+            meta["backend"] = "stack sampler" if self.options.mode == "sample" else _core.backend()
             meta["io"] = _core.io_status()
         except Exception as exc:  # noqa: BLE001
             self.log.warning(f"backend not recorded: {exc}")

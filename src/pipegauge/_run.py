@@ -83,6 +83,22 @@ class Run:
         return self.profile.meta if self.profile is not None else {}
 
     @property
+    def sampled(self) -> bool:
+        """True for a sampling-mode run: times are estimates (samples x
+        period) and call counts were not measured (they read 0)."""
+        return self.meta.get("mode") == "sample"
+
+    def sampling_text(self) -> str:
+        """One line about a sampling-mode run's sampler ('' otherwise)."""
+        meta = self.meta
+        if not self.sampled:
+            return ""
+        taken, lost = int(meta.get("samples_taken", "0") or 0), int(meta.get("samples_lost", "0") or 0)
+        text = (f"{meta.get('sample_hz', '?')} Hz on {meta.get('sample_clock', '?')} time, "
+                f"{taken:,} samples")
+        return text + (f", {lost:,} lost" if lost else "")
+
+    @property
     def run_info(self) -> dict[str, float]:
         """The profile's run numbers (see ``_core.Profile.run``)."""
         return self._require_profile().run

@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from . import _core
+from ._sampling import sampling_info
 from ._stats import FunctionStats
 
 if TYPE_CHECKING:
@@ -29,7 +30,13 @@ def _meta_value(key: str, value: str) -> Any:
     return value
 
 
-def function_summary(stats: FunctionStats) -> dict[str, Any]:
+def function_summary(stats: FunctionStats, sampled: bool = False) -> dict[str, Any]:
+    if sampled:  # no calls or per-call latency were measured: samples instead
+        return {
+            "label": stats.label, "name": stats.name, "file": stats.file, "line": stats.line,
+            "kind": stats.kind, "calls": None, "samples": stats.metric("samples", inclusive=False) or 0,
+            "self_s": stats.self_time, "total_s": stats.total_time,
+        }
     return {
         "label": stats.label,
         "name": stats.name,
@@ -110,7 +117,8 @@ def build_summary(run: Run, top: int = 20) -> dict[str, Any]:
             "overhead_corrected": overhead.corrected,
             "profiler_memory_bytes": overhead.profiler_memory,
         },
-        "top_functions": [function_summary(item) for item in stats[:top]],
+        "sampling": sampling_info(meta),
+        "top_functions": [function_summary(item, run.sampled) for item in stats[:top]],
         "processes": run.processes,
         "stages": _stages_summary(run),
         "findings": _findings_summary(run, top),

@@ -39,8 +39,18 @@ static struct {
     uint64_t threads;       /* threads a timer was armed for */
     uint64_t timer_failures;/* timer_create/settime failures */
     uint64_t skipped;       /* threads beyond PG_STACK_MAX_THREADS */
-} state = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
-           .watcher = -1};
+} state = {.lock = PTHREAD_MUTEX_INITIALIZER, .watcher = -1};
+static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
+
+/* The control thread's timed waits are on CLOCK_MONOTONIC deadlines. */
+static void wake_init(void)
+{
+    pthread_condattr_t attributes;
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init(&state.wake, &attributes);
+    pthread_condattr_destroy(&attributes);
+}
 
 /* Record one sample of the calling thread into ring. Async-signal-safe. */
 static void record(pg_stack_ring_t *ring, uint32_t weight)
@@ -288,6 +298,7 @@ static void forget_after_fork(void)
     __atomic_store_n(&state.active, 0, __ATOMIC_SEQ_CST);
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     state.lock = fresh;
+    wake_init();
 }
 
 int pg_stacksampler_start(double hz, int cpu)
@@ -299,6 +310,7 @@ int pg_stacksampler_start(double hz, int cpu)
     int rc = install_handler();
     if (rc < 0)
         return rc;
+    pthread_once(&wake_once, wake_init);
     if (!state.atfork && pthread_atfork(NULL, NULL, forget_after_fork) == 0)
         state.atfork = 1;
     state.hz = hz;

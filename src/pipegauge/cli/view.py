@@ -24,7 +24,7 @@ from ..renderers.header import render_header
 from ..renderers.io import render_io
 from ..renderers.resources import render_resources
 from ..renderers.stages import render_stages
-from ..renderers.table import render_table
+from ..renderers.table import render_sampled_table, render_table
 from ..renderers.tree import render_tree
 from ..renderers.processes import render_processes
 from ..renderers.tasks import render_tasks
@@ -241,7 +241,8 @@ def execute(args: argparse.Namespace) -> int:
         limit = DEFAULT_LIMIT if args.limit is None else args.limit
         if settings["min_time_ms"] > 0:
             stats = [item for item in stats if item.total_time * 1e3 >= settings["min_time_ms"]]
-        output.append(render_table(stats, cwd=cwd, limit=limit or None, pattern=args.filter, style=style))
+        table = render_sampled_table if run.sampled else render_table
+        output.append(table(stats, cwd=cwd, limit=limit or None, pattern=args.filter, style=style))
     if args.charts:
         top = DEFAULT_TOP if args.limit is None else args.limit
         output.append("\n" + render_charts(stats, cwd=cwd, top=top, pattern=args.filter, style=style))

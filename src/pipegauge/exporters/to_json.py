@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import _core
 from .._findings import analyse, configured_settings
+from .._sampling import sampling_info
 from .._stage_report import stage_report
 from .._stats import FunctionStats
 
@@ -83,12 +84,14 @@ def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]
     functions = [_function(profile, index, record) for index, record in enumerate(profile.functions(correct))]
     for function in functions:
         function["metrics"] = _values(described, function_values, function["index"])
+    sampling = sampling_info(profile.meta)
     document = {
         "schema": JSON_SCHEMA,
         "version": JSON_VERSION,
         "profile_format": list(_core.FORMAT_VERSION),
         "overhead_corrected": correct,
         "meta": profile.meta,
+        "sampling": sampling,
         "run": {key: _number(value) for key, value in profile.run.items()},
         "metrics": described,
         "functions": functions,
@@ -134,7 +137,23 @@ def profile_document(profile: _core.Profile, *, correct: bool) -> dict[str, Any]
     findings = analyse(profile, correct=correct, settings=configured_settings())
     document["findings"] = findings.to_json()
     document["findings_meta"] = findings.meta_json()
+    if sampling is not None:
+        _strip_call_counts(document)
     return document
+
+
+def _strip_call_counts(document: dict[str, Any]) -> None:
+    """Sampling mode measures no calls and no per-call latency: null them
+    rather than report zeros; each function and node gets its samples."""
+    for function in document["functions"]:
+        function["calls"] = function["primitive_calls"] = function["exceptions"] = None
+        function["latency"] = function["histogram"] = None
+        function["samples"] = function["metrics"].get("samples", {}).get("self", 0)
+    for node in document["nodes"]:
+        node["calls"] = node["exceptions"] = None
+        node["samples"] = node["metrics"].get("samples", {}).get("self", 0)
+    for edge in document["edges"]:
+        edge["calls"] = edge["primitive_calls"] = None
 
 
 PROCESS_STATES = ("finished", "lost", "running")

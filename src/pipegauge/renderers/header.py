@@ -61,6 +61,12 @@ def render_header(run: Run, *, corrected: bool, style: Style) -> str:
         ("times", "corrected for the profiler's overhead (--no-correct shows raw times)" if corrected
                   else "raw, not corrected for the profiler's overhead"),
     ]
+    if run.sampled:
+        rows[3] = ("duration", f"{format_duration_s(run.duration)} wall, "
+                               f"{_plural(int(info.get('threads', 0)), 'thread')} sampled, "
+                               f"{_plural(profile.function_count, 'function')}")
+        rows[4] = ("sampling", f"{run.sampling_text()}; no profile hook, call counts not measured")
+        rows[-1] = ("times", "estimated: samples x sampling period (sampling mode)")
     processes = run.processes
     if processes:
         gone = sum(1 for entry in processes if entry["state"] == "lost")

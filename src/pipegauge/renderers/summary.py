@@ -20,7 +20,20 @@ def render_summary(run: Run, *, target: str, cwd: str, write_error: str | None =
         f"({format_percent(overhead.fraction)} of the run, "
         + ("subtracted from times)" if overhead.corrected else "not subtracted)")
     ]
-    stats = [item for item in run.stats("tottime") if item.calls > 0][:TOP]
+    if run.sampled:
+        lines[0] = (f"pipegauge: {target}: {format_duration_s(run.duration)} wall "
+                    f"({run.end_reason or 'finished'}), sampling mode: {run.sampling_text()}")
+        stats = [item for item in run.stats("tottime") if item.self_time > 0][:TOP]
+        if stats:
+            lines.append(f"  {'~self':>7} {'~total':>7} {'samples':>10}  top {len(stats)} functions "
+                         "by estimated self time")
+        for item in stats:
+            label = label_for(item, cwd, WIDTH - 31)
+            lines.append(f"  {format_duration_s(item.self_time):>7} {format_duration_s(item.total_time):>7} "
+                         f"{item.metric('samples', inclusive=False) or 0:>10}  {label}")
+        stats = []
+    else:
+        stats = [item for item in run.stats("tottime") if item.calls > 0][:TOP]
     if stats:
         lines.append(f"  {'self':>7} {'total':>7} {'calls':>10}  top {len(stats)} functions by self time")
         for item in stats:

@@ -36,6 +36,40 @@ def ncalls_text(stats: FunctionStats) -> str:
     return short_count(stats.calls)
 
 
+_SAMPLE_COLUMNS = (("~self", 8), ("~total", 8))
+
+
+def render_sampled_table(stats: list[FunctionStats], *, cwd: str, limit: int | None,
+                         pattern: str | None, style: Style) -> str:
+    """The table of a sampling-mode run: samples and estimated times, no
+    call counts or per-call percentiles (they were not measured)."""
+    shown = [item for item in stats if item.total_time > 0]
+    total_self = sum(item.self_time for item in shown) or 1.0
+    if pattern:
+        shown = [item for item in shown if matches(item, pattern)]
+    available = len(shown)
+    if limit:
+        shown = shown[:limit]
+    label_width = WIDTH - _NCALLS - sum(width for _, width in _SAMPLE_COLUMNS) - 1 - _BAR - 1
+    head = (f"{'samples':>{_NCALLS}}" + "".join(f"{name:>{width}}" for name, width in _SAMPLE_COLUMNS)
+            + f" {'share':<{_BAR}} function")
+    lines = [style(head, "bold")]
+    for item in shown:
+        share = item.self_time / total_self
+        hot = ("red",) if share >= 0.10 else ("yellow",) if share >= 0.03 else ()
+        samples = short_count(item.metric("samples", inclusive=False) or 0)
+        cells = f"{samples:>{_NCALLS}}" + "".join(
+            f"{short_duration(value):>{width}}"
+            for value, (_, width) in zip((item.self_time, item.total_time), _SAMPLE_COLUMNS))
+        lines.append(f"{style(cells, *hot)} {style(bar(share, _BAR), *hot)} "
+                     f"{label_for(item, cwd, label_width)}")
+    if not shown:
+        lines.append(fit_middle("(no functions" + (f" match {pattern!r})" if pattern else ")"), WIDTH))
+    elif len(shown) < available:
+        lines.append(style(f"({len(shown)} of {available} functions shown; --limit 0 shows all)", "dim"))
+    return "".join(line + "\n" for line in lines)
+
+
 def render_table(stats: list[FunctionStats], *, cwd: str, limit: int | None,
                  pattern: str | None, style: Style) -> str:
     """stats in the given order, filtered and limited."""

@@ -85,6 +85,8 @@ def _header(run: Run, profile: _core.Profile) -> dict[str, Any]:
             header[field] = float(info[key]) * (1e-9 if key.endswith("_ns") else 1)
     if meta.get("gpu"):
         header["gpu"] = meta["gpu"]
+    if run.sampled:  # the page shows samples and estimated times, no calls
+        header["sampling"] = run.sampling_text()
     return header
 
 
@@ -133,6 +135,10 @@ def _function_resources(profile: _core.Profile, tree: _core.Profile,
         return [int(total) for _own, total in pairs]
 
     columns: dict[str, list[int]] = {}
+    samples = _metric_pairs(profile, "samples", nodes=False)
+    if samples is not None:  # sampling mode: own samples per function
+        extra = _metric_pairs(tree, "samples", nodes=False) or []
+        columns["samples"] = [int(own) for own, _total in (samples + extra[len(samples):len(all_functions)])]
     cpu = column("cpu.ns")
     if cpu is not None:
         columns["cpu"] = cpu

@@ -226,6 +226,16 @@ const Model = {
       { key: "mem", label: "Memory", format: Format.bytes, optional: true },
       { key: "io", label: "I/O", format: Format.bytes, optional: true },
     ];
+    if (model.data.header && model.data.header.sampling) {
+      /* sampling mode: no calls or per-call latency were measured */
+      const sampled = [
+        { key: "name", label: "Function", type: "text" },
+        { key: "samples", label: "Samples", format: Format.count },
+        { key: "self", label: "Self (est.)", format: Format.time },
+        { key: "total", label: "Total (est.)", format: Format.time },
+      ];
+      return sampled.concat(all.filter((col) => col.optional && Array.isArray(c[col.key])));
+    }
     return all.filter((col) => !col.optional || Array.isArray(c[col.key]));
   },
 
@@ -313,7 +323,7 @@ const HeaderSection = {
       ["Python", header.python],
       ["Backend", header.backend],
       ["Threads", Format.count(header.threads)],
-      ["Profiler overhead", Format.seconds(header.overhead_s) + " (" + Format.percent(header.overhead_s, header.duration_s) + " of the run, " + Format.count(header.events) + " events" + (header.corrected ? ", subtracted from times" : ", not subtracted") + ")"],
+      header.sampling ? ["Sampling", header.sampling + "; times are estimates (samples \u00d7 period), calls not measured"] : ["Profiler overhead", Format.seconds(header.overhead_s) + " (" + Format.percent(header.overhead_s, header.duration_s) + " of the run, " + Format.count(header.events) + " events" + (header.corrected ? ", subtracted from times" : ", not subtracted") + ")"],
       ["Profiler memory", Format.bytes(header.profiler_memory)],
     ];
     if (header.cpu_s != null) rows.push(["CPU time", Format.seconds(header.cpu_s)]);
@@ -431,7 +441,7 @@ const FlameSection = {
     if (func >= 0) lines.push(["", Model.funcLocation(model, func)]);
     lines.push(["total", Format.time(nodes.total[node]) + " (" + Format.percent(nodes.total[node], nodes.total[0]) + ")"]);
     lines.push(["self", Format.time(nodes.self[node])]);
-    if (node) lines.push(["calls", Format.count(nodes.calls[node])]);
+    if (node && !(model.data.header && model.data.header.sampling)) lines.push(["calls", Format.count(nodes.calls[node])]);
     if (metric.key !== "total" && metric.key !== "self") lines.push([metric.label.toLowerCase(), metric.format(metric.width[node])]);
     return lines;
   },
@@ -473,7 +483,7 @@ const TreeSection = {
       const toggle = Dom.el("span", { class: "pg-toggle", text: hasKids ? "\u25b8" : "" });
       const name = Dom.el("span", { class: "pg-tree-name", style: "padding-left:" + depth * 14 + "px", title: Model.funcLocation(model, nodes.func[i]) }, toggle, document.createTextNode(Model.nodeName(model, i)));
       const item = Dom.el("div", { class: "pg-tree-node", role: "treeitem", "data-node": String(i) },
-        TreeSection.row([name, Format.time(nodes.total[i]), Format.percent(nodes.total[i], nodes.total[0]), Format.time(nodes.self[i]), Format.count(nodes.calls[i])]));
+        TreeSection.row([name, Format.time(nodes.total[i]), Format.percent(nodes.total[i], nodes.total[0]), Format.time(nodes.self[i]), model.data.header && model.data.header.sampling ? "-" : Format.count(nodes.calls[i])]));
       if (hasKids) toggle.addEventListener("click", () => TreeSection.toggle(item, model));
       container.append(item);
     }
