@@ -145,6 +145,10 @@ static inline PyCodeObject *pg_raw_frame_code(pg_raw_frame_t *frame, uint32_t *i
 }
 #endif /* PG_COMPAT_FRAMES */
 
+/* Bytes per bytecode code unit (an opcode and its argument) in every
+ * supported version; instruction indexes are in these units. */
+#define PG_CODE_UNIT_SIZE 2
+
 /* Code-object watchers (3.12+): the stack sampler resolves pending samples
  * before a code object they name is destroyed. */
 #if PY_VERSION_HEX >= 0x030C0000

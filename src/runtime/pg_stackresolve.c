@@ -156,7 +156,7 @@ static const site_t *site_get(const void *code, uint32_t instruction)
     site->code = code;
     site->instruction = instruction;
     site->func = pg_codemap_code(object);
-    int line = PyCode_Addr2Line(object, (int)(instruction * sizeof(_Py_CODEUNIT)));
+    int line = PyCode_Addr2Line(object, (int)(instruction * PG_CODE_UNIT_SIZE));
     site->line = line > 0 ? (uint32_t)line : (uint32_t)object->co_firstlineno;
     if (++resolver.site_used * 2 > resolver.site_mask && sites_grow() == PG_OK)
         return site_get(code, instruction); /* the table moved: look it up again */
@@ -164,18 +164,20 @@ static const site_t *site_get(const void *code, uint32_t instruction)
 }
 
 /* The one place where sample line heat enters the profile. */
-static void charge_line(uint32_t func, uint32_t line, uint64_t self, uint64_t total)
+static void charge_line(uint32_t func, uint32_t line, uint64_t self, uint64_t total,
+                        uint64_t hits)
 {
 #if PG_HAVE_LINE_TABLE
-    if (pg_profile_line_charge(&pg_tracer.profile, func, line, self, total, 1) < 0)
+    if (pg_profile_line_charge(&pg_tracer.profile, func, line, self, total, hits) < 0)
         pg_tracer.lost++;
 #else
-    (void)func, (void)line, (void)self, (void)total;
+    (void)func, (void)line, (void)self, (void)total, (void)hits;
 #endif
 }
 
 int pg_stackresolve_begin(uint64_t period_ns)
 {
+    pg_stackresolve_end(); /* a cache left by a session that could not end (fork) */
     pg_clock_mark_t now = pg_clock_mark();
     double ns_per_tick = pg_clock_ns_per_tick(&now);
     double ticks = ns_per_tick > 0 ? (double)period_ns / ns_per_tick : (double)period_ns;
@@ -205,7 +207,7 @@ static uint32_t truncated_func(void)
 /* Charge the lines of a sample's path: every distinct (func, line) once for
  * total, the leaf's for self. */
 static void charge_lines(const uint32_t *funcs, const uint32_t *lines, uint32_t count,
-                         uint64_t ticks)
+                         uint64_t ticks, uint32_t weight)
 {
     for (uint32_t i = 0; i < count; i++) {
         int repeated = 0;
@@ -213,7 +215,7 @@ static void charge_lines(const uint32_t *funcs, const uint32_t *lines, uint32_t 
             repeated = funcs[j] == funcs[i] && lines[j] == lines[i];
         int leaf_pair = funcs[count - 1] == funcs[i] && lines[count - 1] == lines[i];
         if (!repeated)
-            charge_line(funcs[i], lines[i], leaf_pair ? ticks : 0, ticks);
+            charge_line(funcs[i], lines[i], leaf_pair ? ticks : 0, ticks, weight);
     }
 }
 
@@ -248,13 +250,16 @@ void pg_stackresolve_record(const uint64_t *frames, uint32_t depth, int truncate
         resolver.dropped++;
         return;
     }
-    uint64_t ticks = resolver.ticks_per_sample * (weight ? weight : 1);
+    /* weight: timer periods this sample stands for (1 + the timer's
+     * overruns while the signal waited, e.g. the thread was descheduled) */
+    weight = weight ? weight : 1;
+    uint64_t ticks = resolver.ticks_per_sample * weight;
     for (uint32_t i = 0; i < count; i++)
         profile->nodes[path[i]].inclusive += ticks;
     profile->nodes[node].exclusive += ticks;
     if (resolver.metric != PG_NONE)
-        (void)pg_profile_metric_charge(profile, resolver.metric, node, 1);
-    charge_lines(funcs, lines, count, ticks);
+        (void)pg_profile_metric_charge(profile, resolver.metric, node, weight);
+    charge_lines(funcs, lines, count, ticks, weight);
 }
 
 void pg_stackresolve_end(void)

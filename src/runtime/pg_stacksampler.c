@@ -296,6 +296,14 @@ static void *control_main(void *unused)
 static void forget_after_fork(void)
 {
     __atomic_store_n(&state.active, 0, __ATOMIC_SEQ_CST);
+    /* The parent's rings are copies here and its timer ids mean nothing
+     * (a new timer of the child's may even get the same id): drop both. */
+    for (uint32_t i = 0; i < PG_STACK_MAX_THREADS; i++) {
+        free(slots[i]);
+        slots[i] = NULL;
+        busy[i] = 0;
+    }
+    slot_count = 0;
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     state.lock = fresh;
     wake_init();
@@ -329,7 +337,15 @@ int pg_stacksampler_start(double hz, int cpu)
         PyErr_Clear(); /* all watcher ids taken: 3.10-like window (docs) */
 #endif
     __atomic_store_n(&state.active, 1, __ATOMIC_SEQ_CST);
-    if (pthread_create(&state.control, NULL, control_main, NULL) != 0) {
+    /* The control thread blocks every signal (it inherits the mask it is
+     * created with): a process signal such as SIGTERM must reach a thread
+     * whose blocking call it interrupts, as without the profiler. */
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    int created = pthread_create(&state.control, NULL, control_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (created != 0) {
         __atomic_store_n(&state.active, 0, __ATOMIC_SEQ_CST);
         pg_stackresolve_end();
         return PG_ERR_IO;
@@ -376,8 +392,10 @@ static void rings_release(uint64_t *taken, uint64_t *lost)
 void pg_stacksampler_stop(void)
 {
     if (state.pid != getpid()) {
-        /* a forked child: the session's threads and timers are not here */
-        slot_count = 0;
+        /* a forked child: the session's threads and timers are not here;
+         * the resolver's cache names the parent's functions */
+        pg_stackresolve_end();
+        state.pid = getpid();
         return;
     }
     if (!__atomic_load_n(&state.active, __ATOMIC_SEQ_CST))

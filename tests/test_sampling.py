@@ -1,0 +1,422 @@
+"""Sampling mode (``--mode sample``): the C stack sampler on real processes
+and threads, checked against the deterministic tracer and against the
+program's own view of its hooks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import pipegauge as pg
+from conftest import assert_one_error_line
+
+format_reader = pytest.importorskip("pipegauge._format")
+
+# A CPU-bound pipeline: stages of known, different weights, each calling a
+# few helpers, with no tiny calls (the deterministic run's per-call overhead,
+# though corrected, is then small) and no builtin-heavy code.
+PIPELINE = """
+    import time
+
+    def parse(n):
+        total = 0
+        for i in range(n):
+            total += (i * 7) % 13
+        return total
+
+    def transform(n):
+        value = 0
+        for i in range(n):
+            value = (value + i * i) % 1000003
+        return value
+
+    def enrich(n):
+        return transform(n // 2) + parse(n // 2)
+
+    def aggregate(n):
+        acc = 0.0
+        for i in range(n):
+            acc += i / (i + 1.0)
+        return acc
+
+    def main(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            parse(20000)
+            transform(40000)
+            enrich(20000)
+            aggregate(10000)
+
+    main(SECONDS)
+"""
+
+
+def _run_dir(result, out: str | None = None) -> Path:
+    """The run directory: out (given with -o) or the only one under .pipegauge/runs."""
+    assert result.returncode == 0, result.stderr
+    return result.cwd / out if out else result.only_run_dir()
+
+
+def _self_shares(run_dir: Path) -> dict[str, float]:
+    """Python functions' share of all own time (builtins folded in by the
+    callers, as sampling sees them)."""
+    run = pg.Run.load(run_dir / "profile.pgprof")
+    stats = [item for item in run.stats() if item.kind == "python"]
+    total = sum(item.self_time for item in stats) or 1.0
+    shares: dict[str, float] = {}
+    for item in stats:
+        shares[item.name] = shares.get(item.name, 0.0) + item.self_time / total
+    return shares
+
+
+def _samples(run_dir: Path) -> dict[str, int]:
+    run = pg.Run.load(run_dir / "profile.pgprof")
+    counts: dict[str, int] = {}
+    for item in run.stats():
+        counts[item.name] = counts.get(item.name, 0) + (item.metric("samples", inclusive=False) or 0)
+    return counts
+
+
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_sampled_shares_agree_with_deterministic_shares(pipegauge, write_script, workdir, clock):
+    # GIVEN a CPU-bound pipeline run long enough for a few thousand samples
+    write_script(PIPELINE.replace("SECONDS", "2.5"))
+    # WHEN it runs deterministically (builtins folded, as a sampler sees them)
+    exact = _run_dir(pipegauge("run", "--no-history", "--no-builtins", "--no-memory", "--no-io",
+                               "--no-cpu", "-o", "exact", "prog.py"), "exact")
+    # AND sampled at 1 kHz
+    sampled = _run_dir(pipegauge("run", "--no-history", "--mode", "sample", "--rate", "1000",
+                                 "--clock", clock, "-o", "sampled", "prog.py"), "sampled")
+    exact_shares, sampled_shares = _self_shares(exact), _self_shares(sampled)
+    # THEN every function above 5% has the same share within 5 points
+    big = {name for name, share in exact_shares.items() if share > 0.05}
+    assert {"parse", "transform", "aggregate"} <= big, exact_shares
+    for name in big:
+        assert abs(sampled_shares.get(name, 0.0) - exact_shares[name]) <= 0.05, \
+            (name, exact_shares, sampled_shares)
+    # AND the sampled run says what it is, with enough samples to mean it
+    meta = pg.Run.load(sampled / "profile.pgprof").meta
+    assert meta["mode"] == "sample" and meta["sample_clock"] == clock
+    assert int(meta["samples_taken"]) >= 300
+    assert pg.Run.load(exact / "profile.pgprof").meta["mode"] == "deterministic"
+
+
+THREADS = """
+    import threading, time
+
+    def spin(seconds):
+        end = time.perf_counter() + seconds
+        x = 0
+        while time.perf_counter() < end:
+            x += 1
+        return x
+
+    def worker_alpha():
+        spin(1.5)
+
+    def worker_beta():
+        spin(1.5)
+
+    def worker_gamma():
+        spin(1.5)
+
+    threads = [threading.Thread(target=f) for f in (worker_alpha, worker_beta, worker_gamma)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+"""
+
+
+def test_every_thread_is_sampled(pipegauge, write_script):
+    # GIVEN three threads, each running its own function
+    write_script(THREADS)
+    # WHEN sampled on wall time
+    run_dir = _run_dir(pipegauge("run", "--no-history", "--mode", "sample", "--rate", "500", "prog.py"))
+    samples = _samples(run_dir)
+    total = sum(samples.values())
+    # THEN each thread's function holds a fair part of the samples (the
+    # three share the GIL; a thread waiting for it is still in its function)
+    for name in ("worker_alpha", "worker_beta", "worker_gamma"):
+        assert samples.get("spin", 0) > 0
+        run = pg.Run.load(run_dir / "profile.pgprof")
+        inclusive = {item.name: item.metric("samples") or 0 for item in run.stats()}
+        assert inclusive.get(name, 0) >= 0.15 * total, (name, inclusive, total)
+
+
+SLEEPER = """
+    import time
+
+    def burn(seconds):
+        end = time.perf_counter() + seconds
+        x = 0
+        while time.perf_counter() < end:
+            x += 1
+
+    def nap(seconds):
+        time.sleep(seconds)
+
+    def main():
+        end = time.perf_counter() + 2.0
+        while time.perf_counter() < end:
+            burn(0.005)
+            nap(0.005)
+
+    main()
+"""
+
+
+def test_wall_clock_sees_sleep_and_cpu_clock_does_not(pipegauge, write_script):
+    # GIVEN a program that sleeps half of the time
+    write_script(SLEEPER)
+    # WHEN sampled on wall time and on CPU time
+    wall = _samples(_run_dir(pipegauge("run", "--no-history", "--mode", "sample", "--clock", "wall",
+                                       "-o", "wall", "prog.py"), "wall"))
+    cpu = _samples(_run_dir(pipegauge("run", "--no-history", "--mode", "sample", "--clock", "cpu",
+                                      "-o", "cpu", "prog.py"), "cpu"))
+    # THEN on wall time the nap holds about half of the samples
+    wall_share = wall.get("nap", 0) / max(1, wall.get("nap", 0) + wall.get("burn", 0))
+    assert 0.3 <= wall_share <= 0.7, wall
+    # AND on CPU time nearly none
+    cpu_share = cpu.get("nap", 0) / max(1, cpu.get("nap", 0) + cpu.get("burn", 0))
+    assert cpu_share <= 0.08, cpu
+    assert cpu.get("burn", 0) > 0
+
+
+HOOKS = """
+    import sys, threading, time
+
+    def check(where):
+        assert sys.getprofile() is None, (where, sys.getprofile())
+        assert sys.gettrace() is None, (where, sys.gettrace())
+        if hasattr(threading, "getprofile"):
+            assert threading.getprofile() is None, where
+            assert threading.gettrace() is None, where
+        if sys.version_info >= (3, 12):
+            for tool in range(6):
+                name = sys.monitoring.get_tool(tool)
+                assert name is None or "pipegauge" not in name, (where, tool, name)
+                assert sys.monitoring.get_events(tool) == 0, (where, tool)
+
+    def busy():
+        x = 0
+        for i in range(200000):
+            x += i
+        check("thread")
+
+    check("main")
+    t = threading.Thread(target=busy)
+    t.start()
+    t.join()
+    busy()
+    print("NO HOOKS")
+"""
+
+
+def test_no_hook_is_installed_during_a_sampled_run(pipegauge, write_script):
+    # GIVEN a program that inspects every hook, in the main thread and another
+    write_script(HOOKS)
+    # WHEN it runs in sampling mode
+    result = pipegauge("run", "--no-history", "--mode", "sample", "prog.py")
+    # THEN it finds none installed
+    assert result.returncode == 0, result.stderr
+    assert "NO HOOKS" in result.stdout
+    # AND the deterministic mode (the control) does install one
+    control = pipegauge("run", "--no-history", "-o", "control", "prog.py")
+    assert control.returncode != 0 and "AssertionError" in control.stderr
+
+
+SPIN = """
+    import time
+
+    def spin(seconds):
+        end = time.perf_counter() + seconds
+        x = 0
+        while time.perf_counter() < end:
+            x += 1
+
+    spin(2.0)
+"""
+
+
+def test_one_kilohertz_gives_rate_times_duration_samples(pipegauge, write_script):
+    # GIVEN one busy thread for 2 s
+    write_script(SPIN)
+    # WHEN sampled at 1 kHz on wall time
+    run_dir = _run_dir(pipegauge("run", "--no-history", "--no-timeline", "--mode", "sample",
+                                 "--rate", "1000", "prog.py"))
+    run = pg.Run.load(run_dir / "profile.pgprof")
+    # THEN the periods sampled in Python code are rate x duration, within 30%
+    charged = sum(_samples(run_dir).values())
+    assert 0.7 * 2000 <= charged <= 1.3 * 2000, charged
+    # AND the estimated time of the busy function is its real time
+    spin = next(item for item in run.stats() if item.name == "spin")
+    assert 1.4 <= spin.total_time <= 2.6, spin.total_time
+    assert spin.calls == 0  # not measured
+    assert int(run.meta["samples_lost"]) == 0
+
+
+@pytest.mark.parametrize("rate", ["0", "-5", "20000", "fast", "nan"])
+def test_bad_rate_is_one_error_line(pipegauge, write_script, rate):
+    write_script("print('ran')\n")
+    result = pipegauge("run", "--mode", "sample", f"--rate={rate}", "prog.py")
+    line = assert_one_error_line(result)
+    assert "rate" in line or "--rate" in line
+    assert "ran" not in result.stdout
+
+
+def test_bad_mode_and_clock_are_one_error_line(pipegauge, write_script):
+    write_script("print('ran')\n")
+    assert_one_error_line(pipegauge("run", "--mode", "statistical", "prog.py"))
+    assert_one_error_line(pipegauge("run", "--mode", "sample", "--clock", "cycles", "prog.py"))
+
+
+def test_sampled_profile_round_trips_through_both_readers(pipegauge, write_script):
+    # GIVEN a sampled run of the pipeline
+    write_script(PIPELINE.replace("SECONDS", "0.6"))
+    run_dir = _run_dir(pipegauge("run", "--no-history", "--mode", "sample", "prog.py"))
+    path = run_dir / "profile.pgprof"
+    # WHEN read by the pure-Python reader and by the C reader
+    oracle = format_reader.read_profile(path)
+    profile = pg.Run.load(path).profile
+    assert profile is not None
+    # THEN metadata, functions, the tree's times and the samples agree
+    assert oracle["meta"] == profile.meta
+    assert oracle["meta"]["mode"] == "sample"
+    records = profile.functions(False)
+    assert [(f["name"], f["file"], f["line"]) for f in oracle["functions"]] == \
+        [(r[0], r[1], r[2]) for r in records]
+    nodes = profile.nodes(False)
+    assert [(n["inclusive"], n["exclusive"], n["calls"]) for n in oracle["nodes"]] == \
+        [(int(n[4]), int(n[5]), int(n[2])) for n in nodes]
+    assert all(n["calls"] == 0 for n in oracle["nodes"])
+    samples = next(m for m in oracle["metrics"] if m["name"] == "samples")
+    assert samples["unit"] == "count"
+    index = [name for name, _unit, _merge in profile.metrics()].index("samples")
+    assert [int(own) for own, _total in profile.node_metric(index)] == samples["values"][:len(nodes)]
+    # AND the tree is consistent: a node's total is its own time plus its children's
+    children: dict[int, int] = {}
+    for node in oracle["nodes"][1:]:
+        children[node["parent"]] = children.get(node["parent"], 0) + node["inclusive"]
+    for i, node in enumerate(oracle["nodes"][1:], start=1):
+        assert node["inclusive"] == node["exclusive"] + children.get(i, 0)
+
+
+def test_views_show_samples_not_calls(pipegauge, write_script, workdir):
+    # GIVEN a sampled run
+    write_script(SPIN.replace("2.0", "0.5"))
+    run_dir = _run_dir(pipegauge("run", "--no-history", "--mode", "sample", "prog.py"))
+    # WHEN viewed, exported to JSON and summarised
+    view = pipegauge("view", str(run_dir))
+    export = pipegauge("export", str(run_dir), "--format", "json", "-o", "out.json")
+    # THEN the table has samples and estimated times, no calls or percentiles
+    assert view.returncode == 0, view.stderr
+    head = next(line for line in view.stdout.splitlines() if "function" in line and "share" in line)
+    assert "samples" in head and "ncalls" not in head and "p95" not in head
+    assert "sampling" in view.stdout
+    # AND the JSON has no call counts or latencies, and the sampler's numbers
+    assert export.returncode == 0, export.stderr
+    document = json.loads((workdir / "out.json").read_text())
+    assert document["sampling"]["clock"] == "wall"
+    spin = next(f for f in document["functions"] if f["name"] == "spin")
+    assert spin["calls"] is None and spin["latency"] is None and spin["samples"] > 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["sampling"]["samples_taken"] > 0
+    assert all(f["calls"] is None for f in summary["top_functions"])
+
+
+FORKS = """
+    import multiprocessing, os, time
+
+    def work(n):
+        x = 0
+        for i in range(n):
+            x += i * i
+        return x
+
+    def main():
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(2) as pool:
+            print(sum(pool.map(work, [200000] * 8)))
+        pid = os.fork()
+        if pid == 0:
+            work(300000)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        assert status == 0, status
+        print("FORKS OK")
+
+    if __name__ == "__main__":
+        main()
+"""
+
+
+def test_fork_and_multiprocessing_workers_do_not_crash(pipegauge, write_script):
+    # GIVEN a program with a fork pool and a bare fork
+    write_script(FORKS)
+    # WHEN it runs sampled at a high rate
+    result = pipegauge("run", "--no-history", "--mode", "sample", "--rate", "2000", "prog.py")
+    # THEN everyone finishes normally and the run is written
+    assert result.returncode == 0, result.stderr
+    assert "FORKS OK" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.only_run_dir().joinpath("profile.pgprof").exists()
+
+
+def test_api_profile_block_in_sampling_mode(python, write_script, workdir):
+    # GIVEN the API with mode="sample"
+    write_script("""
+        import pipegauge, sys
+
+        def spin(n):
+            x = 0
+            for i in range(n):
+                x += i
+            return x
+
+        with pipegauge.profile(mode="sample", sample_hz=2000, sample_clock="cpu",
+                               output_dir="api-run", history=False) as run:
+            assert sys.getprofile() is None
+            spin(3_000_000)
+        print(run.meta["mode"], run.meta["sample_hz"], run.meta["sample_clock"])
+    """)
+    result = python("prog.py")
+    # THEN the block sampled at the asked rate and clock
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["sample", "2000", "cpu"]
+    assert (workdir / "api-run" / "profile.pgprof").exists()
+
+
+def test_config_sampling_hz_takes_effect(pipegauge, write_script, workdir):
+    # GIVEN a configuration file asking for 250 Hz
+    (workdir / ".pipegauge.toml").write_text("sampling_hz = 250\n")
+    write_script(SPIN.replace("2.0", "0.3"))
+    run_dir = _run_dir(pipegauge("run", "--no-history", "--mode", "sample", "prog.py"))
+    # THEN the run sampled at 250 Hz
+    assert pg.Run.load(run_dir / "profile.pgprof").meta["sample_hz"] == "250"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread POSIX timers are Linux-only")
+def test_signal_handler_and_timers_do_not_outlive_the_session(python, write_script):
+    # GIVEN two sampled sessions in one process, then a long sleep
+    write_script("""
+        import pipegauge, signal, time
+
+        def spin(n):
+            x = 0
+            for i in range(n):
+                x += i
+
+        for _ in range(2):
+            with pipegauge.profile(mode="sample", sample_hz=5000, history=False, output_dir="r"):
+                spin(500_000)
+        before = time.process_time()
+        time.sleep(0.3)  # timers left armed would interrupt (and cost) here
+        print("SLEPT", time.process_time() - before < 0.1)
+    """)
+    result = python("prog.py")
+    assert result.returncode == 0, result.stderr
+    assert "SLEPT True" in result.stdout
