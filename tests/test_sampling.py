@@ -423,3 +423,52 @@ def test_signal_handler_and_timers_do_not_outlive_the_session(python, write_scri
     result = python("prog.py")
     assert result.returncode == 0, result.stderr
     assert "SLEPT True" in result.stdout
+
+
+LINES = """
+    import time
+
+    def two_loops(n):
+        slow = 0
+        for i in range(3 * n):
+            slow += (i * i) % 7
+        fast = 0
+        for i in range(n):
+            fast += i
+        return slow + fast
+
+    end = time.perf_counter() + 1.5
+    while time.perf_counter() < end:
+        two_loops(20000)
+"""
+
+
+def test_samples_give_line_heat(pipegauge, write_script):
+    if not hasattr(pipegauge_core(), "Profile") or not hasattr(pipegauge_core().Profile, "line_heat"):
+        pytest.skip("the line heat binding (Profile.line_heat) comes with the line-heat part")
+    # GIVEN a function with a heavy loop (lines 5-6) and a light one (lines 8-9)
+    write_script(LINES)
+    run_dir = _run_dir(pipegauge("run", "--no-history", "--mode", "sample", "--rate", "1000", "prog.py"))
+    run = pg.Run.load(run_dir / "profile.pgprof")
+    profile = run.profile
+    assert profile is not None
+    func = next(item for item in run.stats() if item.name == "two_loops")
+    rows = [row for row in profile.line_heat() if row[0] == func.index]
+    # THEN its lines' own time adds up to its own time, and hits to its samples
+    assert sum(row[2] for row in rows) * 1e-9 == pytest.approx(func.self_time, rel=0.02)
+    assert sum(row[4] for row in rows) == func.metric("samples", inclusive=False)
+    # AND the heavy loop is hotter than the light one
+    by_line = {row[1]: row[2] for row in rows}
+    heavy = by_line.get(5, 0) + by_line.get(6, 0)
+    light = by_line.get(8, 0) + by_line.get(9, 0)
+    assert heavy > 1.5 * light, by_line
+    # AND the caller's line (the call site, line 14) carries the callee's time as total
+    module = next(item for item in run.stats() if item.name == "<module>")
+    module_rows = {row[1]: row for row in profile.line_heat() if row[0] == module.index}
+    assert module_rows[14][3] >= 0.8 * func.total_time * 1e9
+
+
+def pipegauge_core():
+    from pipegauge import _core
+
+    return _core

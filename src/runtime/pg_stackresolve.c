@@ -23,12 +23,7 @@
 #include "pg_clock.h"
 #include "pg_error.h"
 #include "pg_stacksampler.h"
-#if __has_include("pg_lines.h")
 #include "pg_lines.h"
-#define PG_HAVE_LINE_TABLE 1
-#else
-#define PG_HAVE_LINE_TABLE 0
-#endif
 
 /* (code, instruction) -> (func, line); open addressing, code NULL = empty. */
 typedef struct site {
@@ -167,12 +162,8 @@ static const site_t *site_get(const void *code, uint32_t instruction)
 static void charge_line(uint32_t func, uint32_t line, uint64_t self, uint64_t total,
                         uint64_t hits)
 {
-#if PG_HAVE_LINE_TABLE
-    if (pg_profile_line_charge(&pg_tracer.profile, func, line, self, total, hits) < 0)
+    if (pg_line_table_charge(&pg_tracer.profile.lines, func, line, self, total, hits) < 0)
         pg_tracer.lost++;
-#else
-    (void)func, (void)line, (void)self, (void)total, (void)hits;
-#endif
 }
 
 int pg_stackresolve_begin(uint64_t period_ns)
