@@ -446,7 +446,7 @@ LINES = """
 def test_samples_give_line_heat(pipegauge, write_script):
     if not hasattr(pipegauge_core(), "Profile") or not hasattr(pipegauge_core().Profile, "line_heat"):
         pytest.skip("the line heat binding (Profile.line_heat) comes with the line-heat part")
-    # GIVEN a function with a heavy loop (lines 5-6) and a light one (lines 8-9)
+    # GIVEN a function with a heavy loop (lines 6-7) and a light one (lines 9-10)
     write_script(LINES)
     run_dir = _run_dir(pipegauge("run", "--no-history", "--mode", "sample", "--rate", "1000", "prog.py"))
     run = pg.Run.load(run_dir / "profile.pgprof")
@@ -459,13 +459,13 @@ def test_samples_give_line_heat(pipegauge, write_script):
     assert sum(row[4] for row in rows) == func.metric("samples", inclusive=False)
     # AND the heavy loop is hotter than the light one
     by_line = {row[1]: row[2] for row in rows}
-    heavy = by_line.get(5, 0) + by_line.get(6, 0)
-    light = by_line.get(8, 0) + by_line.get(9, 0)
+    heavy = by_line.get(6, 0) + by_line.get(7, 0)
+    light = by_line.get(9, 0) + by_line.get(10, 0)
     assert heavy > 1.5 * light, by_line
-    # AND the caller's line (the call site, line 14) carries the callee's time as total
+    # AND the caller's line (the call site, line 15) carries the callee's time as total
     module = next(item for item in run.stats() if item.name == "<module>")
     module_rows = {row[1]: row for row in profile.line_heat() if row[0] == module.index}
-    assert module_rows[14][3] >= 0.8 * func.total_time * 1e9
+    assert module_rows[15][3] >= 0.8 * func.total_time * 1e9
 
 
 def pipegauge_core():
