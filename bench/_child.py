@@ -115,6 +115,12 @@ def make_profiler(name: str) -> Profiler:
         return make_pipegauge(timeline=False)
     if name == "pipegauge-200hz":  # the resource timeline at 10x its default rate
         return make_pipegauge(timeline_hz=200.0)
+    if name == "pipegauge-sample":  # sampling mode at its default rate (wall clock)
+        return make_pipegauge(mode="sample")
+    if name == "pipegauge-sample-cpu":  # sampling mode on thread CPU time
+        return make_pipegauge(mode="sample", sample_clock="cpu")
+    if name.startswith("pipegauge-sample-") and name.endswith("hz"):  # e.g. pipegauge-sample-4000hz
+        return make_pipegauge(mode="sample", sample_hz=float(name[len("pipegauge-sample-"):-2]))
     raise SystemExit(f"unknown profiler {name!r}")
 
 

@@ -50,9 +50,11 @@ DEFAULT_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 PROFILERS = ("none", "cProfile", "pyinstrument", "yappi", "pipegauge")
 # on request: pipegauge(exact_builtins=True); pipegauge without memory
 # attribution, without memory and CPU; the stdlib's tracemalloc; the resource
-# timeline off, and at 200 Hz
+# timeline off, and at 200 Hz; sampling mode (default rate, wall clock), on
+# CPU time, and at other rates (pipegauge-sample-<N>hz)
 EXTRA_PROFILERS = ("pipegauge-exact", "pipegauge-nomem", "pipegauge-timeonly", "tracemalloc",
-                   "pipegauge-notimeline", "pipegauge-200hz")
+                   "pipegauge-notimeline", "pipegauge-200hz", "pipegauge-sample",
+                   "pipegauge-sample-cpu", "pipegauge-sample-1000hz", "pipegauge-sample-4000hz")
 THIRD_PARTY = ("pyinstrument", "yappi")
 STAMP_FILE = ".pipegauge-source-hash"
 
