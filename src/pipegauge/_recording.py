@@ -184,6 +184,15 @@ class Recording:
         duration_ns = float(info.get("duration_ns", 0.0))
         log.info(f"tracer stopped ({run.end_reason}): {format_duration_ns(duration_ns)} wall, "
                  f"{int(info.get('events', 0)):,} events, {int(info.get('threads', 0))} threads")
+        if run.sampled:
+            meta = run.meta
+            log.info(f"sampling: {run.sampling_text()}, {meta.get('samples_outside_python', '0')} outside "
+                     f"Python code, {meta.get('sample_threads', '0')} threads given a timer")
+            if int(meta.get("samples_lost", "0") or 0):
+                log.warning(f"{meta['samples_lost']} samples were lost (a thread's ring was full)")
+            log.info(f"profiler memory: {format_bytes(overhead.profiler_memory)}")
+            self._log_stages(run)
+            return
         log.info(f"calibration: {overhead.event_cost_ns:.1f} ns per event, "
                  f"{float(info.get('ns_per_unit', 0.0)):.4f} ns per clock unit")
         log.info(f"overhead estimate: {format_duration_ns(overhead.estimate * 1e9)} "
