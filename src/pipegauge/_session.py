@@ -258,6 +258,13 @@ class Session:
         thread.start()
 
     def _flush_loop(self, interval: float) -> None:
+        # Process signals (SIGTERM from Pool.terminate, SIGINT...) must go to
+        # the program's threads: delivered here, Python would only set a flag,
+        # and a main thread blocked in a restarted wait (a sampling-mode timer
+        # signal pending on it makes the kernel pick another thread) would
+        # never run the handler.
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         while not self._flush_stop.wait(interval):
             with self._lock:  # never concurrent with stop(): a snapshot must not overwrite the end
                 if not self._snapshot_locked("periodic snapshot"):

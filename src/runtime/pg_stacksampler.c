@@ -92,25 +92,40 @@ static void on_sample_signal(int signum, siginfo_t *info, void *context)
     errno = saved;
 }
 
-/* Install the handler on the first real-time signal nobody uses. It stays
- * installed after stop, ignoring signals: a timer signal already queued
- * when its timer is deleted can still be delivered (older kernels), and
- * SIG_DFL for a real-time signal would end the process. */
-static int install_handler(void)
+/* The action for our signal. restart: SA_RESTART. Wall mode goes without
+ * it: a blocked thread gets our signal every period, and when a signal the
+ * program handles (SIGTERM, SIGINT) arrives together with ours, the
+ * interrupted call is restarted as our flag says, so Python never sees the
+ * EINTR it needs to run its handler (Pool.terminate() then hangs on an idle
+ * worker). Without SA_RESTART Python's blocking calls return EINTR, run the
+ * pending handlers and retry (PEP 475). CPU mode signals only running
+ * threads, so SA_RESTART costs nothing there and keeps C code's waits
+ * undisturbed. */
+static int set_action(int signum, int restart)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_sample_signal;
+    action.sa_flags = SA_SIGINFO | (restart ? SA_RESTART : 0);
+    sigfillset(&action.sa_mask); /* nothing nests inside a walk */
+    return sigaction(signum, &action, NULL);
+}
+
+/* Install the handler on the first real-time signal nobody uses (again, for
+ * this session's restart flag, when it is ours already). It stays installed
+ * after stop, ignoring signals: a timer signal already queued when its timer
+ * is deleted can still be delivered (older kernels), and SIG_DFL for a
+ * real-time signal would end the process. */
+static int install_handler(int restart)
 {
     if (state.signum)
-        return PG_OK;
+        return set_action(state.signum, restart) == 0 ? PG_OK : PG_ERR_LIMIT;
     for (int signum = SIGRTMIN; signum <= SIGRTMAX; signum++) {
         struct sigaction current;
         if (sigaction(signum, NULL, &current) != 0 || current.sa_handler != SIG_DFL ||
             (current.sa_flags & SA_SIGINFO))
             continue;
-        struct sigaction action;
-        memset(&action, 0, sizeof action);
-        action.sa_sigaction = on_sample_signal;
-        action.sa_flags = SA_SIGINFO | SA_RESTART;
-        sigfillset(&action.sa_mask); /* nothing nests inside a walk */
-        if (sigaction(signum, &action, NULL) == 0) {
+        if (set_action(signum, restart) == 0) {
             state.signum = signum;
             return PG_OK;
         }
@@ -315,7 +330,7 @@ int pg_stacksampler_start(double hz, int cpu)
         return PG_ERR_ARG;
     if (state.active && state.pid == getpid())
         return PG_ERR_ARG;
-    int rc = install_handler();
+    int rc = install_handler(cpu);
     if (rc < 0)
         return rc;
     pthread_once(&wake_once, wake_init);
