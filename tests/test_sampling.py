@@ -100,7 +100,8 @@ def test_sampled_shares_agree_with_deterministic_shares(pipegauge, write_script,
     # AND the sampled run says what it is, with enough samples to mean it
     meta = pg.Run.load(sampled / "profile.pgprof").meta
     assert meta["mode"] == "sample" and meta["sample_clock"] == clock
-    assert int(meta["samples_taken"]) >= 300
+    # (cpu mode: at most one signal per scheduler tick of CPU the run got)
+    assert int(meta["samples_taken"]) >= (300 if clock == "wall" else 100)
     assert pg.Run.load(exact / "profile.pgprof").meta["mode"] == "deterministic"
 
 
