@@ -60,11 +60,11 @@ def _run_dir(result, out: str | None = None) -> Path:
     return result.cwd / out if out else result.only_run_dir()
 
 
-def _self_shares(run_dir: Path) -> dict[str, float]:
-    """Python functions' share of all own time (builtins folded in by the
-    callers, as sampling sees them)."""
-    run = pg.Run.load(run_dir / "profile.pgprof")
-    stats = [item for item in run.stats() if item.kind == "python"]
+def _self_shares(*run_dirs: Path) -> dict[str, float]:
+    """Python functions' share of all own time over the runs (builtins
+    folded in by the callers, as sampling sees them)."""
+    stats = [item for run_dir in run_dirs for item in pg.Run.load(run_dir / "profile.pgprof").stats()
+             if item.kind == "python"]
     total = sum(item.self_time for item in stats) or 1.0
     shares: dict[str, float] = {}
     for item in stats:
@@ -82,15 +82,20 @@ def _samples(run_dir: Path) -> dict[str, int]:
 
 @pytest.mark.parametrize("clock", ["wall", "cpu"])
 def test_sampled_shares_agree_with_deterministic_shares(pipegauge, write_script, workdir, clock):
-    # GIVEN a CPU-bound pipeline run long enough for a few thousand samples
-    write_script(PIPELINE.replace("SECONDS", "2.5"))
+    # GIVEN a CPU-bound pipeline, run long enough for a few thousand samples
+    write_script(PIPELINE.replace("SECONDS", "1.2"))
     # WHEN it runs deterministically (builtins folded, as a sampler sees them)
-    exact = _run_dir(pipegauge("run", "--no-history", "--no-builtins", "--no-memory", "--no-io",
-                               "--no-cpu", "-o", "exact", "prog.py"), "exact")
-    # AND sampled at 1 kHz
-    sampled = _run_dir(pipegauge("run", "--no-history", "--mode", "sample", "--rate", "1000",
-                                 "--clock", clock, "-o", "sampled", "prog.py"), "sampled")
-    exact_shares, sampled_shares = _self_shares(exact), _self_shares(sampled)
+    # and sampled at 1 kHz, alternately, twice each (a busy machine's drift
+    # then hits both modes alike)
+    exact, sampled = [], []
+    for round_ in range(2):
+        out = f"exact{round_}"
+        exact.append(_run_dir(pipegauge("run", "--no-history", "--no-builtins", "--no-memory", "--no-io",
+                                        "--no-cpu", "-o", out, "prog.py"), out))
+        out = f"sampled{round_}"
+        sampled.append(_run_dir(pipegauge("run", "--no-history", "--mode", "sample", "--rate", "1000",
+                                          "--clock", clock, "-o", out, "prog.py"), out))
+    exact_shares, sampled_shares = _self_shares(*exact), _self_shares(*sampled)
     # THEN every function above 5% has the same share within 5 points
     big = {name for name, share in exact_shares.items() if share > 0.05}
     assert {"parse", "transform", "aggregate"} <= big, exact_shares
@@ -98,11 +103,11 @@ def test_sampled_shares_agree_with_deterministic_shares(pipegauge, write_script,
         assert abs(sampled_shares.get(name, 0.0) - exact_shares[name]) <= 0.05, \
             (name, exact_shares, sampled_shares)
     # AND the sampled run says what it is, with enough samples to mean it
-    meta = pg.Run.load(sampled / "profile.pgprof").meta
+    meta = pg.Run.load(sampled[0] / "profile.pgprof").meta
     assert meta["mode"] == "sample" and meta["sample_clock"] == clock
     # (cpu mode: at most one signal per scheduler tick of CPU the run got)
-    assert int(meta["samples_taken"]) >= (300 if clock == "wall" else 100)
-    assert pg.Run.load(exact / "profile.pgprof").meta["mode"] == "deterministic"
+    assert int(meta["samples_taken"]) >= (150 if clock == "wall" else 50)
+    assert pg.Run.load(exact[0] / "profile.pgprof").meta["mode"] == "deterministic"
 
 
 THREADS = """
