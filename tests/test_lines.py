@@ -262,15 +262,27 @@ def test_bad_line_options_give_one_error_line(pipegauge, write_script):
         assert [line for line in result.stderr_lines if "error" in line], result.stderr
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.10/3.11 only")
-def test_lines_before_312_warns_once_and_the_run_goes_on(pipegauge, write_script):
-    result, out = record(pipegauge, write_script, HOT_PROGRAM, "--lines-for", "work")
-    warnings = [line for line in result.stderr_lines if "line heat" in line]
-    assert len(warnings) == 1, result.stderr
-    assert "3.12+" in warnings[0] and "--mode sample" in warnings[0]
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.10/3.11: line heat from samples")
+def test_lines_before_312_come_from_samples_beside_the_tracer(pipegauge, write_script):
+    # GIVEN the hot-line program run long enough for a few hundred samples
+    source = HOT_PROGRAM.replace("range(6)", "range(12)")
+    # WHEN it runs deterministically with --lines-for work on 3.10/3.11
+    result, out = record(pipegauge, write_script, source, "--lines-for", "work")
     profile = _core.Profile.read(str(out / "profile.pgprof"))
-    assert profile.line_heat() == []
-    assert function_index(profile, "work") >= 0
+    # THEN no warning: line heat comes from samples (said in the run log)
+    assert not [line for line in result.stderr_lines if "warning" in line.lower()], result.stderr
+    assert profile.meta["lines.mode"] == "sample"
+    assert int(profile.meta["lines.samples"]) >= 100
+    # AND the hot line holds >= 80% of work's own time from the samples
+    work = function_index(profile, "work")
+    rows = rows_of(profile, work)
+    hot = line_of(source, "# HOT")
+    own_total = sum(own for own, _, _ in rows.values())
+    assert rows[hot][0] >= 0.8 * own_total, rows
+    # AND the call tree is still the tracer's: exact calls, no sampled tree
+    assert profile.meta["mode"] == "deterministic"
+    assert profile.functions(False)[work][4] == 12
+    assert "samples" not in [metric[0] for metric in profile.metrics()]
 
 
 @NEEDS_MONITORING

@@ -164,6 +164,9 @@ static int io_status = 1;
 /* 1 when the current or last session is in sampling mode (no tracer
  * backend installed; pg_stacksampler.c records stacks). GIL. */
 static int sampling;
+/* 1 while the stack sampler runs beside the tracer for line heat only
+ * (--lines on 3.10/3.11, which have no cheap line events). GIL. */
+static int line_sampling;
 
 /* Sampling mode's part of start: the timeline sampler and the stack
  * sampler, with no profile hook and no shadow-stack collectors (memory,
@@ -171,7 +174,7 @@ static int sampling;
 static int start_sampling(double sample_hz, int cpu_clock, double timeline_hz, int gpu)
 {
     int rc = pg_sampler_start(timeline_hz, gpu);
-    if (rc == PG_OK && (rc = pg_stacksampler_start(sample_hz, cpu_clock)) < 0) {
+    if (rc == PG_OK && (rc = pg_stacksampler_start(sample_hz, cpu_clock, 0)) < 0) {
         pg_timeline_t timeline;
         pg_node_charges_t charges;
         char status[256];
@@ -235,22 +238,28 @@ static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
                                "module_roots", "ignore_globs",   "memory",
                                "cpu",          "timeline_hz",    "gpu",
                                "io",           "lines",          "lines_for",
-                               "lines_threshold", "sample_hz",   "sample_clock", NULL};
+                               "lines_threshold", "sample_hz",   "sample_clock",
+                               "line_sample_hz", NULL};
     int builtins = 1, exact_builtins = 0, memory = 1, cpu = 1, gpu = 1, io = 1, lines = 0;
-    double timeline_hz = 0.0, lines_threshold = 0.0, sample_hz = 0.0;
+    double timeline_hz = 0.0, lines_threshold = 0.0, sample_hz = 0.0, line_sample_hz = 0.0;
     const char *sample_clock = "wall";
     PyObject *empty = PyTuple_New(0);
     PyObject *collapse = empty, *roots = empty, *ignore = empty, *lines_for = empty;
     if (!empty)
         return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOOppdpppOdds:start", keywords, &builtins,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$ppOOOppdpppOddsd:start", keywords, &builtins,
                                      &exact_builtins, &collapse, &roots, &ignore, &memory,
                                      &cpu, &timeline_hz, &gpu, &io, &lines, &lines_for,
-                                     &lines_threshold, &sample_hz, &sample_clock))
+                                     &lines_threshold, &sample_hz, &sample_clock,
+                                     &line_sample_hz))
         goto error;
     int cpu_clock = strcmp(sample_clock, "cpu") == 0;
     if (!cpu_clock && strcmp(sample_clock, "wall") != 0) {
         PyErr_SetString(PyExc_ValueError, "sample_clock must be 'wall' or 'cpu'");
+        goto error;
+    }
+    if (!(line_sample_hz >= 0.0 && line_sample_hz <= PG_STACK_MAX_HZ)) {
+        PyErr_SetString(PyExc_ValueError, "line_sample_hz must be between 0 and 10000");
         goto error;
     }
     if (!(sample_hz >= 0.0 && sample_hz <= PG_STACK_MAX_HZ)) {
@@ -336,6 +345,15 @@ static PyObject *core_start(PyObject *module, PyObject *args, PyObject *kwargs)
     /* Last, so calibration never runs hooked. A platform without GOT
      * redirection runs without I/O attribution (io_status says why). */
     io_status = io ? pg_io_begin() : 1;
+    /* Line heat from samples beside the tracer: the run goes on without it
+     * when no signal or thread can be had (lines.failures says so). */
+    line_sampling = 0;
+    if (line_sample_hz > 0.0) {
+        if (pg_stacksampler_start(line_sample_hz, 0, 1) == PG_OK)
+            line_sampling = 1;
+        else
+            pg_profile_meta_set(&pg_tracer.profile, "lines.failures", "no line sampler");
+    }
     Py_DECREF(empty);
     Py_RETURN_NONE;
 error:
@@ -353,6 +371,9 @@ static PyObject *core_stop(PyObject *module, PyObject *unused)
     if (sampling) {
         pg_stacksampler_stop(); /* drains the rings into the live profile */
     } else {
+        if (line_sampling) /* drains the last samples into the line table */
+            pg_stacksampler_stop();
+        line_sampling = 0;
         pg_linetrace_finish();
         pg_backend_uninstall();
         pg_profile_meta_set(&pg_tracer.profile, "mode", "deterministic");
@@ -401,7 +422,7 @@ static PyObject *core_snapshot(PyObject *module, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, "pipegauge is not profiling");
         return NULL;
     }
-    if (sampling)
+    if (sampling || line_sampling)
         pg_stacksampler_drain();
     pg_profile_t copy;
     int rc = pg_profile_copy(&copy, &pg_tracer.profile);
@@ -541,7 +562,7 @@ static PyMethodDef core_methods[] = {
     {"start", (PyCFunction)(void (*)(void))core_start, METH_VARARGS | METH_KEYWORDS,
      "start(*, builtins=True, exact_builtins=False, collapse_prefixes=(), module_roots=(), "
      "ignore_globs=(), memory=True, cpu=True, io=True, timeline_hz=0.0, gpu=True, "
-     "sample_hz=0.0, sample_clock='wall')"},
+     "sample_hz=0.0, sample_clock='wall', line_sample_hz=0.0)"},
     {"_io_state", core_io_state, METH_NOARGS,
      "_io_state() -> dict: GOT redirection state (installed, objects, slots, foreign, "
      "failures, rescans); diagnostics and tests"},

@@ -151,8 +151,14 @@ def start(
     lines_threshold: float = 0.0,
     sample_hz: float = 0.0,
     sample_clock: str = "wall",
+    line_sample_hz: float = 0.0,
 ) -> None:
     """Start tracing every thread (present and future).
+
+    line_sample_hz > 0 (deterministic mode): the stack sampler runs beside
+    the tracer at that rate on wall time and charges only the line table
+    (meta lines.mode = "sample"): line heat where LINE events are not to be
+    had cheaply (3.10/3.11).
 
     lines (3.12+): record line heat with sys.monitoring LINE events enabled
     only on chosen code objects: those whose qualified name matches a

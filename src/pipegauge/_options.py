@@ -152,9 +152,10 @@ def check_lines_threshold(value: Any) -> float:
 LINES_MIN_VERSION = (3, 12)
 """Deterministic line heat needs sys.monitoring LINE events."""
 
-LINES_UNAVAILABLE = (
-    "line heat (--lines) needs Python 3.12+ in deterministic mode (sys.monitoring); "
-    "on Python {version} use --mode sample for line heat; this run goes on without it"
+LINES_FROM_SAMPLES = (
+    "line heat (--lines) on Python {version}: from samples at {hz:g} Hz on wall time "
+    "(LINE events need 3.12+), for every function; --lines-for/--lines-threshold pick "
+    "what view and the report show first"
 )
 
 
@@ -259,4 +260,7 @@ def tracer_arguments(options: Options) -> dict[str, Any]:
         "io": options.io and not sampling,
         "sample_hz": options.sample_hz if sampling else 0.0,
         "sample_clock": options.sample_clock,
+        # 3.10/3.11: line heat from the stack sampler beside the tracer
+        "line_sample_hz": (options.sample_hz if options.lines and not sampling
+                           and not lines_available() else 0.0),
     }

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import _core, _numpy_hook
 from ._meta import collect_start_meta, iso_utc
-from ._options import LINES_UNAVAILABLE, Options, lines_available, tracer_arguments
+from ._options import LINES_FROM_SAMPLES, Options, lines_available, tracer_arguments
 from ._options import SAMPLE_MODE_OFF, Options, tracer_arguments
 from ._resources import torch_memory
 from ._rundir import ensure_writable_dir, runs_root
@@ -106,8 +106,9 @@ class Recording:
             if lines_available():
                 log.info(f"line heat: functions matching {list(self.options.lines_for)} and "
                          f"those above {self.options.lines_threshold:.0%} of own time")
-            else:
-                log.warning(LINES_UNAVAILABLE.format(version=platform.python_version()))
+            elif self.options.mode != "sample":
+                log.info(LINES_FROM_SAMPLES.format(version=platform.python_version(),
+                                                   hz=self.options.sample_hz))
         if self.options.mode == "sample":
             log.info(f"sampling mode: {self.options.sample_hz:g} Hz on {self.options.sample_clock} time, "
                      "no profile hook; call counts are not measured")

@@ -46,6 +46,7 @@ static struct {
     uint32_t metric;           /* "samples" metric index, PG_NONE if none */
     uint32_t truncated_func;   /* "<truncated stack>" function, PG_NONE until used */
     uint64_t dropped;          /* samples with no frame to charge */
+    int lines_only;            /* beside the tracer: the line table only */
 } resolver = {.metric = PG_NONE, .truncated_func = PG_NONE};
 
 static uint32_t hash_pointer(const void *pointer, uint32_t salt)
@@ -166,15 +167,18 @@ static void charge_line(uint32_t func, uint32_t line, uint64_t self, uint64_t to
         pg_tracer.lost++;
 }
 
-int pg_stackresolve_begin(uint64_t period_ns)
+int pg_stackresolve_begin(uint64_t period_ns, int lines_only)
 {
     pg_stackresolve_end(); /* a cache left by a session that could not end (fork) */
+    resolver.lines_only = lines_only;
     pg_clock_mark_t now = pg_clock_mark();
     double ns_per_tick = pg_clock_ns_per_tick(&now);
     double ticks = ns_per_tick > 0 ? (double)period_ns / ns_per_tick : (double)period_ns;
     resolver.ticks_per_sample = ticks >= 1.0 ? (uint64_t)(ticks + 0.5) : 1;
     resolver.truncated_func = PG_NONE;
     resolver.dropped = 0;
+    if (lines_only)
+        return PG_OK; /* the tracer's tree gets no "samples" metric */
     int64_t metric = pg_profile_metric_intern(&pg_tracer.profile, "samples", "count",
                                               PG_METRIC_SUM);
     if (metric < 0)
@@ -217,7 +221,7 @@ void pg_stackresolve_record(const uint64_t *frames, uint32_t depth, int truncate
     uint32_t path[PG_STACK_MAX_DEPTH + 1], funcs[PG_STACK_MAX_DEPTH + 1],
         lines[PG_STACK_MAX_DEPTH + 1];
     uint32_t count = 0, node = PG_ROOT;
-    if (truncated && truncated_func() != PG_NONE) {
+    if (truncated && !resolver.lines_only && truncated_func() != PG_NONE) {
         int64_t child = pg_profile_node_child(profile, node, resolver.truncated_func);
         if (child >= 0) {
             node = (uint32_t)child;
@@ -229,6 +233,10 @@ void pg_stackresolve_record(const uint64_t *frames, uint32_t depth, int truncate
                                       (uint32_t)frames[2 * i + 1]);
         if (!site || site->func == PG_CODE_FILTERED || site->func == PG_NONE)
             continue; /* collapsed code: its time stays with its caller */
+        if (resolver.lines_only) { /* the tracer owns the tree */
+            funcs[count] = site->func, lines[count++] = site->line;
+            continue;
+        }
         int64_t child = pg_profile_node_child(profile, node, site->func);
         if (child < 0) {
             pg_tracer.lost++;
@@ -245,6 +253,10 @@ void pg_stackresolve_record(const uint64_t *frames, uint32_t depth, int truncate
      * overruns while the signal waited, e.g. the thread was descheduled) */
     weight = weight ? weight : 1;
     uint64_t ticks = resolver.ticks_per_sample * weight;
+    if (resolver.lines_only) {
+        charge_lines(funcs, lines, count, ticks, weight);
+        return;
+    }
     for (uint32_t i = 0; i < count; i++)
         profile->nodes[path[i]].inclusive += ticks;
     profile->nodes[node].exclusive += ticks;

@@ -25,6 +25,7 @@ static struct {
     int active;             /* 1 between start and stop; atomic */
     uint64_t tag;           /* session tag, in every timer's sigev_value */
     int cpu;                /* sample on thread CPU time (else wall) */
+    int lines_only;         /* beside the tracer: line heat only (3.10/3.11 --lines) */
     uint64_t period_ns;     /* sampling period */
     double hz;
     pid_t pid;              /* process that started the session */
@@ -324,7 +325,7 @@ static void forget_after_fork(void)
     wake_init();
 }
 
-int pg_stacksampler_start(double hz, int cpu)
+int pg_stacksampler_start(double hz, int cpu, int lines_only)
 {
     if (!(hz > 0.0 && hz <= PG_STACK_MAX_HZ))
         return PG_ERR_ARG;
@@ -338,13 +339,14 @@ int pg_stacksampler_start(double hz, int cpu)
         state.atfork = 1;
     state.hz = hz;
     state.cpu = cpu;
+    state.lines_only = lines_only;
     state.period_ns = (uint64_t)(1e9 / hz + 0.5);
     state.tag = (state.tag + 1) & 0xffffffffffffull;
     state.pid = getpid();
     state.threads = state.timer_failures = state.skipped = 0;
     state.stop = 0;
     slot_count = 0;
-    if ((rc = pg_stackresolve_begin(state.period_ns)) < 0)
+    if ((rc = pg_stackresolve_begin(state.period_ns, lines_only)) < 0)
         return rc;
 #if PG_HAVE_CODE_WATCHER
     state.watcher = PyCode_AddWatcher(on_code_event);
@@ -432,6 +434,15 @@ void pg_stacksampler_stop(void)
 #endif
     pg_profile_t *profile = &pg_tracer.profile;
     char text[64];
+    if (state.lines_only) { /* the tracer's run: only its line heat is ours */
+        pg_profile_meta_set(profile, "lines.mode", "sample");
+        snprintf(text, sizeof text, "%g", state.hz);
+        pg_profile_meta_set(profile, "lines.sample_hz", text);
+        meta_u64("lines.samples", taken);
+        meta_u64("lines.samples_lost", lost);
+        pg_stackresolve_end();
+        return;
+    }
     pg_profile_meta_set(profile, "mode", "sample");
     snprintf(text, sizeof text, "%g", state.hz);
     pg_profile_meta_set(profile, "sample_hz", text);

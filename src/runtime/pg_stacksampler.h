@@ -68,10 +68,12 @@ typedef struct pg_stack_ring {
 uint32_t pg_framewalk_self(uint64_t *out, uint32_t max_frames, int *truncated);
 
 /* Start sampling every 1/hz s of wall time (cpu = 0) or of each thread's
- * CPU time (cpu = 1). hz in (0, PG_STACK_MAX_HZ]. GIL; the live profile
+ * CPU time (cpu = 1). lines_only = 1: beside the deterministic tracer
+ * (3.10/3.11 --lines), samples feed only the line table, never the call
+ * tree the tracer builds, and stop writes lines.* metadata, not mode. hz in (0, PG_STACK_MAX_HZ]. GIL; the live profile
  * (pg_tracer.profile) must be begun. 0, PG_ERR_ARG, PG_ERR_LIMIT (no free
  * real-time signal), PG_ERR_NOMEM or PG_ERR_IO (no control thread). */
-int pg_stacksampler_start(double hz, int cpu);
+int pg_stacksampler_start(double hz, int cpu, int lines_only);
 /* Stop: delete the timers, join the control thread, drain what is left and
  * write the sampling metadata into the live profile. GIL. */
 void pg_stacksampler_stop(void);
@@ -85,10 +87,11 @@ uint64_t pg_stacksampler_threads(void);
 uint64_t pg_stacksampler_memory(void);
 
 /* The resolver (pg_stackresolve.c), GIL held throughout. begin prepares a
- * session whose samples weigh period_ns each; record charges one sample
+ * session whose samples weigh period_ns each (lines_only: charged to the
+ * line table alone); record charges one sample
  * (frames innermost first, as in the ring); end releases the cache and the
  * strong references it holds on code objects. */
-int pg_stackresolve_begin(uint64_t period_ns);
+int pg_stackresolve_begin(uint64_t period_ns, int lines_only);
 void pg_stackresolve_record(const uint64_t *frames, uint32_t depth, int truncated,
                             uint32_t weight);
 void pg_stackresolve_end(void);
