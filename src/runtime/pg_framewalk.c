@@ -18,13 +18,17 @@ uint32_t pg_framewalk_self(uint64_t *out, uint32_t max_frames, int *truncated)
     if (!tstate)
         return 0;
     /* The chain is changed only by this thread, which this handler has
-     * interrupted, so it is consistent at every instruction boundary the
-     * compiler keeps: a frame is linked only once initialised. */
-    for (pg_raw_frame_t *frame = pg_raw_frame_top(tstate); frame;
-         frame = pg_raw_frame_back(frame)) {
+     * interrupted, but not always in an order that keeps it consistent: the
+     * top link can be stack garbage for a few instructions (see the fault
+     * guard in pg_stacksampler.c, which catches a walk that faults). Here:
+     * a bounded number of hops (garbage can form a cycle) and only frames
+     * whose code really is a code object. */
+    uint32_t hops = 0;
+    for (pg_raw_frame_t *frame = pg_raw_frame_top(tstate); frame && hops < 4 * max_frames + 64;
+         frame = pg_raw_frame_back(frame), hops++) {
         uint32_t instruction;
         PyCodeObject *code = pg_raw_frame_code(frame, &instruction);
-        if (!code)
+        if (!code || Py_TYPE(code) != &PyCode_Type)
             continue;
         if (count == max_frames) {
             *truncated = 1;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pg_error.h"
@@ -40,6 +41,7 @@ static struct {
     uint64_t threads;       /* threads a timer was armed for */
     uint64_t timer_failures;/* timer_create/settime failures */
     uint64_t skipped;       /* threads beyond PG_STACK_MAX_THREADS */
+    uint64_t faults;        /* walks stopped by the fault guard (rings released) */
 } state = {.lock = PTHREAD_MUTEX_INITIALIZER, .watcher = -1};
 static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
 
@@ -53,11 +55,86 @@ static void wake_init(void)
     pthread_condattr_destroy(&attributes);
 }
 
+/* The fault guard. The walk reads the frame chain the interrupted thread
+ * may be changing: CPython links a new C-level frame record before it sets
+ * the frame it points to (3.11/3.12: tstate->cframe = &cframe, then
+ * cframe.current_frame = frame, with stack garbage in between), and the
+ * compiler may reorder such stores. A walk that follows garbage faults;
+ * the fault handler below sends the walk back (siglongjmp) to drop that
+ * sample instead of ending the process. Faults that are not a walk's go
+ * to the handler that was there before ours. */
+static struct sigaction previous_segv, previous_bus;
+static int fault_guard; /* our fault handler installed (GIL) */
+
+static void on_fault(int signum, siginfo_t *info, void *context)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    for (uint32_t i = 0; i < PG_STACK_MAX_THREADS; i++) {
+        pg_stack_ring_t *ring = __atomic_load_n(&slots[i], __ATOMIC_SEQ_CST);
+        if (ring && ring->tid == tid && __atomic_load_n(&ring->walking, __ATOMIC_SEQ_CST))
+            siglongjmp(ring->escape, 1);
+    }
+    const struct sigaction *before = signum == SIGBUS ? &previous_bus : &previous_segv;
+    if (before->sa_flags & SA_SIGINFO) {
+        before->sa_sigaction(signum, info, context);
+    } else if (before->sa_handler == SIG_DFL || before->sa_handler == SIG_IGN) {
+        /* back to the default and return: the faulting instruction runs
+         * again and the kernel ends the process as it would have */
+        signal(signum, SIG_DFL);
+    } else {
+        before->sa_handler(signum);
+    }
+}
+
+static void fault_guard_install(void)
+{
+    if (fault_guard)
+        return;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_fault;
+    action.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGSEGV, &action, &previous_segv) != 0)
+        return;
+    if (sigaction(SIGBUS, &action, &previous_bus) != 0) {
+        sigaction(SIGSEGV, &previous_segv, NULL);
+        return;
+    }
+    fault_guard = 1;
+}
+
+/* Give the fault signals back, unless someone installed theirs over ours
+ * since (they may chain to ours: then ours stays, harmless when idle). */
+static void fault_guard_remove(void)
+{
+    if (!fault_guard)
+        return;
+    struct sigaction current;
+    int ours = sigaction(SIGSEGV, NULL, &current) == 0 && (current.sa_flags & SA_SIGINFO) &&
+               current.sa_sigaction == on_fault;
+    if (!ours)
+        return;
+    sigaction(SIGSEGV, &previous_segv, NULL);
+    sigaction(SIGBUS, &previous_bus, NULL);
+    fault_guard = 0;
+}
+
 /* Record one sample of the calling thread into ring. Async-signal-safe. */
 static void record(pg_stack_ring_t *ring, uint32_t weight)
 {
-    int truncated;
-    uint32_t depth = pg_framewalk_self(ring->scratch, PG_STACK_MAX_DEPTH, &truncated);
+    int truncated = 0;
+    volatile uint32_t depth = 0;
+    /* savemask = 1: the fault handler's return path restores our mask */
+    if (sigsetjmp(ring->escape, 1) == 0) {
+        __atomic_store_n(&ring->walking, 1, __ATOMIC_SEQ_CST);
+        depth = pg_framewalk_self(ring->scratch, PG_STACK_MAX_DEPTH, &truncated);
+        __atomic_store_n(&ring->walking, 0, __ATOMIC_SEQ_CST);
+    } else {
+        __atomic_store_n(&ring->walking, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&ring->faults, ring->faults + 1, __ATOMIC_RELAXED);
+        return; /* the chain was mid-change: no sample this time */
+    }
     uint64_t head = ring->head; /* producer-owned */
     uint64_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
     uint64_t need = 1 + 2 * (uint64_t)depth;
@@ -108,7 +185,9 @@ static int set_action(int signum, int restart)
     memset(&action, 0, sizeof action);
     action.sa_sigaction = on_sample_signal;
     action.sa_flags = SA_SIGINFO | (restart ? SA_RESTART : 0);
-    sigfillset(&action.sa_mask); /* nothing nests inside a walk */
+    sigfillset(&action.sa_mask); /* nothing nests inside a walk ... */
+    sigdelset(&action.sa_mask, SIGSEGV); /* ... but the fault guard's signals: */
+    sigdelset(&action.sa_mask, SIGBUS);  /* blocked, a fault would end the process */
     return sigaction(signum, &action, NULL);
 }
 
@@ -334,6 +413,7 @@ int pg_stacksampler_start(double hz, int cpu, int lines_only)
     int rc = install_handler(cpu);
     if (rc < 0)
         return rc;
+    fault_guard_install();
     pthread_once(&wake_once, wake_init);
     if (!state.atfork && pthread_atfork(NULL, NULL, forget_after_fork) == 0)
         state.atfork = 1;
@@ -343,7 +423,7 @@ int pg_stacksampler_start(double hz, int cpu, int lines_only)
     state.period_ns = (uint64_t)(1e9 / hz + 0.5);
     state.tag = (state.tag + 1) & 0xffffffffffffull;
     state.pid = getpid();
-    state.threads = state.timer_failures = state.skipped = 0;
+    state.threads = state.timer_failures = state.skipped = state.faults = 0;
     state.stop = 0;
     slot_count = 0;
     if ((rc = pg_stackresolve_begin(state.period_ns, lines_only)) < 0)
@@ -401,6 +481,7 @@ static void rings_release(uint64_t *taken, uint64_t *lost)
             ring_drain(ring);
         *taken += __atomic_load_n(&ring->taken, __ATOMIC_RELAXED);
         *lost += __atomic_load_n(&ring->lost, __ATOMIC_RELAXED);
+        state.faults += __atomic_load_n(&ring->faults, __ATOMIC_RELAXED);
         free(ring);
     }
     slot_count = 0;
@@ -427,6 +508,7 @@ void pg_stacksampler_stop(void)
     __atomic_store_n(&state.active, 0, __ATOMIC_SEQ_CST);
     uint64_t taken, lost;
     rings_release(&taken, &lost);
+    fault_guard_remove(); /* no walk runs any more (timers deleted, handlers out) */
 #if PG_HAVE_CODE_WATCHER
     if (state.watcher >= 0 && PyCode_ClearWatcher(state.watcher) < 0)
         PyErr_Clear();
@@ -439,7 +521,7 @@ void pg_stacksampler_stop(void)
         snprintf(text, sizeof text, "%g", state.hz);
         pg_profile_meta_set(profile, "lines.sample_hz", text);
         meta_u64("lines.samples", taken);
-        meta_u64("lines.samples_lost", lost);
+        meta_u64("lines.samples_lost", lost + state.faults);
         pg_stackresolve_end();
         return;
     }
@@ -451,6 +533,8 @@ void pg_stacksampler_stop(void)
     pg_profile_meta_set(profile, "sample_signal", text);
     meta_u64("samples_taken", taken);
     meta_u64("samples_lost", lost);
+    if (state.faults)
+        meta_u64("samples_walk_faults", state.faults);
     meta_u64("samples_outside_python", pg_stackresolve_dropped());
     meta_u64("sample_threads", state.threads);
     if (state.timer_failures)

@@ -30,6 +30,7 @@
 #ifndef PG_STACKSAMPLER_H
 #define PG_STACKSAMPLER_H
 
+#include <setjmp.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -53,11 +54,14 @@ typedef struct pg_stack_ring {
     uint64_t tail;        /* words consumed; consumer, release store */
     uint64_t taken;       /* samples recorded; producer (relaxed) */
     uint64_t lost;        /* samples dropped, ring full; producer (relaxed) */
+    uint64_t faults;      /* walks the fault guard stopped; producer (relaxed) */
     uint64_t tag;         /* session tag the handler checks; set before arming */
     pid_t tid;            /* kernel thread id (control thread) */
     int alive;            /* timer armed (control thread) */
     int seen;             /* listed in the latest /proc poll (control thread) */
     timer_t timer;        /* valid while alive (control thread) */
+    int walking;          /* the handler is walking frames (its thread only) */
+    sigjmp_buf escape;    /* where a fault during the walk lands (on_fault) */
     uint64_t scratch[2 * PG_STACK_MAX_DEPTH]; /* the handler's walk buffer */
     uint64_t words[PG_STACK_RING_WORDS];
 } pg_stack_ring_t;
