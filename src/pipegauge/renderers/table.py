@@ -39,47 +39,53 @@ def ncalls_text(stats: FunctionStats) -> str:
 _SAMPLE_COLUMNS = (("~self", 8), ("~total", 8))
 
 
+def _select(shown: list[FunctionStats], pattern: str | None,
+            limit: int | None) -> tuple[list[FunctionStats], int, float]:
+    """(rows to show, rows matching before the limit, total self time of
+    every row: shares are of the whole run, not of the filtered rows)."""
+    total_self = sum(item.self_time for item in shown) or 1.0
+    if pattern:
+        shown = [item for item in shown if matches(item, pattern)]
+    return (shown[:limit] if limit else shown), len(shown), total_self
+
+
+def _row(cells: str, share: float, label: str, style: Style) -> str:
+    hot = ("red",) if share >= 0.10 else ("yellow",) if share >= 0.03 else ()
+    return f"{style(cells, *hot)} {style(bar(share, _BAR), *hot)} {label}"
+
+
+def _finish(lines: list[str], shown: int, available: int, pattern: str | None, style: Style) -> str:
+    if not shown:
+        lines.append(fit_middle("(no functions" + (f" match {pattern!r})" if pattern else ")"), WIDTH))
+    elif shown < available:
+        lines.append(style(f"({shown} of {available} functions shown; --limit 0 shows all)", "dim"))
+    return "".join(line + "\n" for line in lines)
+
+
 def render_sampled_table(stats: list[FunctionStats], *, cwd: str, limit: int | None,
                          pattern: str | None, style: Style) -> str:
     """The table of a sampling-mode run: samples and estimated times, no
     call counts or per-call percentiles (they were not measured)."""
-    shown = [item for item in stats if item.total_time > 0]
-    total_self = sum(item.self_time for item in shown) or 1.0
-    if pattern:
-        shown = [item for item in shown if matches(item, pattern)]
-    available = len(shown)
-    if limit:
-        shown = shown[:limit]
+    shown, available, total_self = _select([item for item in stats if item.total_time > 0],
+                                           pattern, limit)
     label_width = WIDTH - _NCALLS - sum(width for _, width in _SAMPLE_COLUMNS) - 1 - _BAR - 1
     head = (f"{'samples':>{_NCALLS}}" + "".join(f"{name:>{width}}" for name, width in _SAMPLE_COLUMNS)
             + f" {'share':<{_BAR}} function")
     lines = [style(head, "bold")]
     for item in shown:
-        share = item.self_time / total_self
-        hot = ("red",) if share >= 0.10 else ("yellow",) if share >= 0.03 else ()
         samples = short_count(item.metric("samples", inclusive=False) or 0)
         cells = f"{samples:>{_NCALLS}}" + "".join(
             f"{short_duration(value):>{width}}"
             for value, (_, width) in zip((item.self_time, item.total_time), _SAMPLE_COLUMNS))
-        lines.append(f"{style(cells, *hot)} {style(bar(share, _BAR), *hot)} "
-                     f"{label_for(item, cwd, label_width)}")
-    if not shown:
-        lines.append(fit_middle("(no functions" + (f" match {pattern!r})" if pattern else ")"), WIDTH))
-    elif len(shown) < available:
-        lines.append(style(f"({len(shown)} of {available} functions shown; --limit 0 shows all)", "dim"))
-    return "".join(line + "\n" for line in lines)
+        lines.append(_row(cells, item.self_time / total_self, label_for(item, cwd, label_width), style))
+    return _finish(lines, len(shown), available, pattern, style)
 
 
 def render_table(stats: list[FunctionStats], *, cwd: str, limit: int | None,
                  pattern: str | None, style: Style) -> str:
     """stats in the given order, filtered and limited."""
-    shown = [item for item in stats if item.calls > 0 or item.total_time > 0]
-    total_self = sum(item.self_time for item in shown) or 1.0
-    if pattern:
-        shown = [item for item in shown if matches(item, pattern)]
-    available = len(shown)
-    if limit:
-        shown = shown[:limit]
+    shown, available, total_self = _select(
+        [item for item in stats if item.calls > 0 or item.total_time > 0], pattern, limit)
     ncalls = [ncalls_text(item) for item in shown]
     ncalls_width = max([_NCALLS, *(len(text) + 1 for text in ncalls)])  # label: 29 at the least
     label_width = WIDTH - ncalls_width - sum(width for _, width in _COLUMNS) - 1 - _BAR - 1
@@ -87,15 +93,8 @@ def render_table(stats: list[FunctionStats], *, cwd: str, limit: int | None,
             + f" {'share':<{_BAR}} function")
     lines = [style(head, "bold")]
     for item, calls in zip(shown, ncalls):
-        share = item.self_time / total_self
-        hot = ("red",) if share >= 0.10 else ("yellow",) if share >= 0.03 else ()
         times = (item.self_time, item.total_time, item.p50, item.p95, item.max)
         cells = f"{calls:>{ncalls_width}}" + "".join(f"{short_duration(value):>{width}}"
                                                      for value, (_, width) in zip(times, _COLUMNS))
-        lines.append(f"{style(cells, *hot)} {style(bar(share, _BAR), *hot)} "
-                     f"{label_for(item, cwd, label_width)}")
-    if not shown:
-        lines.append(fit_middle("(no functions" + (f" match {pattern!r})" if pattern else ")"), WIDTH))
-    elif len(shown) < available:
-        lines.append(style(f"({len(shown)} of {available} functions shown; --limit 0 shows all)", "dim"))
-    return "".join(line + "\n" for line in lines)
+        lines.append(_row(cells, item.self_time / total_self, label_for(item, cwd, label_width), style))
+    return _finish(lines, len(shown), available, pattern, style)
