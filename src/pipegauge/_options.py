@@ -127,12 +127,19 @@ TIMELINE_HZ_MAX = 10000.0
 """Highest timeline rate accepted (the sampler's C limit)."""
 
 
+def _number(value: Any, what: str) -> float:
+    """value as a float (never a bool); UsageError naming what otherwise."""
+    if isinstance(value, bool):
+        raise UsageError(f"{what}: not a number: {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{what}: not a number: {value!r}") from None
+
+
 def check_timeline_hz(value: Any) -> float:
     """The timeline rate as a float; UsageError unless 0 < value <= 10000."""
-    try:
-        hz = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"timeline_hz: not a number: {value!r}") from None
+    hz = _number(value, "timeline_hz")
     if not 0.0 < hz <= TIMELINE_HZ_MAX:
         raise UsageError(f"timeline_hz must be above 0 and at most {TIMELINE_HZ_MAX:g}: {value!r}")
     return hz
@@ -140,10 +147,7 @@ def check_timeline_hz(value: Any) -> float:
 
 def check_lines_threshold(value: Any) -> float:
     """The line-heat share threshold as a float; UsageError unless 0 <= value <= 1."""
-    try:
-        share = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"lines_threshold: not a number: {value!r}") from None
+    share = _number(value, "lines_threshold")
     if not 0.0 <= share <= 1.0:
         raise UsageError(f"lines_threshold must be a share between 0 and 1 (0.05 = 5%): {value!r}")
     return share
@@ -162,6 +166,8 @@ LINES_FROM_SAMPLES = (
 def lines_available() -> bool:
     """Whether the deterministic tracer can record line heat here."""
     return sys.version_info >= LINES_MIN_VERSION
+
+
 MODES = ("deterministic", "sample")
 SAMPLE_CLOCKS = ("wall", "cpu")
 SAMPLE_HZ_MAX = 10000.0
@@ -170,12 +176,7 @@ SAMPLE_HZ_MAX = 10000.0
 
 def check_sample_hz(value: Any) -> float:
     """The sampling rate as a float; UsageError unless 0 < value <= 10000."""
-    if isinstance(value, bool):
-        raise UsageError(f"sampling rate: not a number: {value!r}")
-    try:
-        hz = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"sampling rate: not a number: {value!r}") from None
+    hz = _number(value, "sampling rate")
     if not 0.0 < hz <= SAMPLE_HZ_MAX:
         raise UsageError(f"sampling rate must be above 0 and at most {SAMPLE_HZ_MAX:g} Hz: {value!r}")
     return hz
