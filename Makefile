@@ -16,6 +16,7 @@ demo:
 	.venv/bin/pipegauge run -o .pipegauge/demo examples/pipeline.py
 	.venv/bin/pipegauge view .pipegauge/demo --limit 15
 	.venv/bin/pipegauge view .pipegauge/demo --stages
+	.venv/bin/pipegauge view .pipegauge/demo --findings
 	@echo
 	@echo "demo run directory: $$(pwd)/.pipegauge/demo"
 	@echo "demo report (open in a browser): $$(pwd)/.pipegauge/demo/report.html"
