@@ -381,24 +381,31 @@ def test_fork_and_multiprocessing_workers_do_not_crash(pipegauge, write_script):
     assert result.only_run_dir().joinpath("profile.pgprof").exists()
 
 
-# Frames pushed and popped as fast as Python can: nested generators resumed
-# per item (each resume links a C-level frame record before the frame it
-# points to on 3.11/3.12), short calls, and comprehensions.
+# Frames pushed and popped as fast as Python can: a chain of generators
+# resumed per record (each resume enters the evaluation loop, which on
+# 3.11/3.12 links a C-level frame record before the frame it points to: the
+# window in which the unguarded walk crashed 3.11), short calls, C calls.
 CHURN = """
     import time
 
-    def numbers(n):
-        for i in range(n):
-            yield i
+    def source(count):
+        for i in range(count):
+            yield f"{i},r{i % 5},{(i * 37) % 1000}.{i % 100:02d},{i % 7}"
 
-    def doubled(items):
-        for item in items:
-            yield item * 2
+    def parse(lines):
+        for line in lines:
+            ident, region, amount, flag = line.split(",")
+            yield {"id": int(ident), "region": region, "amount": float(amount), "flag": int(flag)}
 
-    def kept(items):
-        for item in items:
-            if item % 3:
-                yield item
+    def keep(records):
+        for record in records:
+            if record["flag"] != 3:
+                yield record
+
+    def enrich(records):
+        for record in records:
+            record["eur"] = round(record["amount"] * 1.1, 2)
+            yield record
 
     def tiny(x):
         return x + 1
@@ -406,8 +413,9 @@ CHURN = """
     deadline = time.monotonic() + 2.0
     total = 0
     while time.monotonic() < deadline:
-        total += sum(tiny(x) for x in kept(doubled(numbers(2000))))
-        total += len([tiny(x) for x in range(500)])
+        for record in enrich(keep(parse(source(5000)))):
+            total += tiny(record["id"])
+        total += sum(tiny(x) for x in range(500))
     print("CHURN OK", total > 0)
 """
 
@@ -427,7 +435,7 @@ def test_sampling_frame_churn_at_ten_kilohertz_never_crashes(pipegauge, write_sc
     assert int(run.meta["samples_taken"]) >= (2000 if clock == "wall" else 200)
     # AND the generators are in the profile
     names = {item.name for item in run.stats()}
-    assert {"numbers", "doubled", "kept"} <= names, names
+    assert {"source", "parse", "keep", "enrich"} <= names, names
 
 
 def test_api_profile_block_in_sampling_mode(python, write_script, workdir):
