@@ -181,6 +181,7 @@ CORE_METRICS = ("self", "total", "calls", "p95")
 LEAF_SHARE = 0.9  # self / total from which a function counts as a leaf
 MIN_FUNCTIONS_FOR_SPEED = 5  # judged functions needed to measure a run's speed
 MAD_TO_SD = 1.4826  # median absolute deviation -> standard deviation (normal data)
+FEW_CALLS = 20  # calls per run below which a run's median call is nearly its total
 
 
 def _finite(value: float | None) -> float | None:
@@ -213,14 +214,18 @@ def median_calls(run: RunRecord) -> dict[str, float]:
     return {record.key: record.p50_ns for record in rows(run)}
 
 
-def learn_noise(clusters: Iterable[Sequence[dict[str, float]]]) -> dict[str, tuple[float, int]]:
+def learn_noise(clusters: Iterable[Sequence[dict[str, float]]],
+                plain: frozenset[str] | set[str] = frozenset()) -> dict[str, tuple[float, int]]:
     """Per function key, (run-to-run standard deviation of the log of its
     median call, degrees of freedom), pooled over clusters of runs of the
     same code, each run given as {key: median call}. Robust (the median
     absolute deviation, scaled to a standard deviation), like the typical
     call it is the noise of: a side's typical call is the median of its
     runs' median calls, which one odd run does not move, so one odd run must
-    not widen the band either."""
+    not widen the band either. Keys in plain (functions with few calls per
+    run) get the larger of that and the plain standard deviation: their
+    median call is nearly a run total, holding every preemption of the run,
+    and a group of runs on a loaded machine moves it as a whole."""
     squares: dict[str, float] = {}
     freedom: dict[str, int] = {}
     for cluster in clusters:
@@ -236,6 +241,10 @@ def learn_noise(clusters: Iterable[Sequence[dict[str, float]]]) -> dict[str, tup
                 continue
             center = _median(logs)
             spread = MAD_TO_SD * _median([abs(value - center) for value in logs])
+            if key in plain:
+                mean = _mean(logs)
+                plain_sd = math.sqrt(sum((value - mean) ** 2 for value in logs) / (len(logs) - 1))
+                spread = max(spread, plain_sd)
             squares[key] = squares.get(key, 0.0) + spread * spread * (len(logs) - 1)
             freedom[key] = freedom.get(key, 0) + len(logs) - 1
     return {key: (math.sqrt(squares[key] / freedom[key]), freedom[key]) for key in freedom}
@@ -486,10 +495,13 @@ def compare(base: Side, current: Side, *, settings: Settings | None = None,
                              if not item.too_small and item.kind != STAGE_KIND])
     comparer.measure_speeds([item for item in both
                              if not item.too_small and item.kind == STAGE_KIND], stages=True)
+    few_calls = {item.key for item in both
+                 if min(comparer.values(comparer.base_runs + comparer.current_runs, item.key, "calls"))
+                 < FEW_CALLS}
     comparer.noise = learn_noise(
         [[median_calls(run) for run in cluster] for cluster in history]
         + [comparer.normalised(comparer.base_runs, 0),
-           comparer.normalised(comparer.current_runs, 1)])
+           comparer.normalised(comparer.current_runs, 1)], plain=few_calls)
     tested: list[FunctionDiff] = []
     for item in both:
         comparer.judge_calls(item)
