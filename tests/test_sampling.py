@@ -381,6 +381,64 @@ def test_fork_and_multiprocessing_workers_do_not_crash(pipegauge, write_script):
     assert result.only_run_dir().joinpath("profile.pgprof").exists()
 
 
+# Code objects created and destroyed at a high rate (exec in a loop), some of
+# them while an exception propagates: a sample may name a code object that
+# dies before the next drain. On 3.10/3.11 that crashed the drain about once
+# per three runs of the fork-pool test above, until code deaths drained the
+# rings first (3.12+: a code watcher; 3.10/3.11: a wrapped deallocator).
+CODE_CHURN = """
+    import time
+
+    TEMPLATE = (
+        "def generated_work(n):\\n"
+        "    s = 0\\n"
+        "    for k in range(n):\\n"
+        "        s += k * {i}\\n"
+        "    return s\\n"
+    )
+
+    def make(i):
+        space = {}
+        exec(compile(TEMPLATE.format(i=i), f"<generated-{i}>", "exec"), space)
+        return space.pop("generated_work")
+
+    def boom(i):
+        space = {}
+        exec(compile(f"def raiser():\\n    raise KeyError({i})\\n", "<raiser>", "exec"), space)
+        raiser = space.pop("raiser")
+        del space
+        raiser()  # unwinding this frame frees raiser and its code object
+
+    deadline = time.monotonic() + 1.5
+    made = caught = 0
+    while time.monotonic() < deadline:
+        assert make(made)(5000) == made * 5000 * 4999 // 2
+        made += 1
+        try:
+            boom(made)
+        except KeyError as error:
+            assert error.args == (made,), error.args
+            caught += 1
+    print("CODE CHURN OK", made > 100, caught == made)
+"""
+
+
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_code_objects_dying_between_sample_and_drain(pipegauge, write_script, clock):
+    # GIVEN a program that makes and drops code objects without pause
+    write_script(CODE_CHURN)
+    # WHEN it is sampled at a high rate
+    result = pipegauge("run", "--no-history", "--no-timeline", "--mode", "sample",
+                       "--rate", "5000", "--clock", clock, "prog.py")
+    # THEN it ends normally, its exceptions intact
+    assert result.returncode == 0, result.stderr
+    assert "CODE CHURN OK True True" in result.stdout
+    # AND the short-lived functions were resolved by name
+    run = pg.Run.load(result.only_run_dir() / "profile.pgprof")
+    names = {item.name for item in run.stats()}
+    assert {"make", "generated_work"} <= names, names
+
+
 # Frames pushed and popped as fast as Python can: a chain of generators
 # resumed per record (each resume enters the evaluation loop, which on
 # 3.11/3.12 links a C-level frame record before the frame it points to: the

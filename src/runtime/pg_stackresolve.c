@@ -9,11 +9,11 @@
  * object and takes a strong reference, held until the session ends, so a
  * resolved pointer can never be reused by another object while the profile
  * may still meet it. Between the sample and its first resolution the
- * pointer is protected on 3.12+ by a code watcher that drains the rings
- * before any code object dies (pg_stacksampler.c); on 3.10/3.11 the window
- * is at most one drain period and the check here (type and reference count)
- * rejects freed memory in nearly every case (docs/sampling.md: residual
- * risk).
+ * pointer is protected by a drain of the rings before any code object
+ * dies (pg_stacksampler.c: a code watcher on 3.12+, a wrapped code
+ * deallocator on 3.10/3.11). A walk that read a chain mid-change can still
+ * record a long-dead code object's address: the check here (type and a
+ * plausible reference count) rejects freed memory.
  */
 #include "pg_tracer.h"
 
@@ -87,11 +87,19 @@ static int code_slots_rebuild(uint32_t size)
     return PG_OK;
 }
 
+/* Live objects' reference counts are far below this; immortal ones (3.12+)
+ * sit at 2^32 - 1 (3.11's deep-frozen code at 999999999). */
+#define PLAUSIBLE_REFCNT ((Py_ssize_t)1 << 36)
+
 /* Take a strong reference to a code object seen for the first time; 0 when
- * the pointer no longer is a live code object. */
+ * the pointer no longer is a live code object. A freed object keeps its
+ * type pointer, but its first word, the reference count, becomes the
+ * allocator's free-list link (pymalloc, glibc): NULL or an address, which
+ * is far above any real count. */
 static int code_adopt(PyObject *code)
 {
-    if (Py_TYPE(code) != &PyCode_Type || Py_REFCNT(code) <= 0)
+    Py_ssize_t references = Py_REFCNT(code);
+    if (Py_TYPE(code) != &PyCode_Type || references <= 0 || references >= PLAUSIBLE_REFCNT)
         return 0;
     PyObject **codes = pg_array_reserve(resolver.codes, resolver.code_count,
                                         &resolver.code_capacity, sizeof *codes, 256);

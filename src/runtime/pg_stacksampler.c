@@ -340,14 +340,52 @@ void pg_stacksampler_drain(void)
     state.draining = 0;
 }
 
+/* Before a code object dies, resolve the samples that may name it. A code
+ * object can die while an exception is propagating (frames unwinding): the
+ * drain must leave it as it was, whatever its own error paths clear. */
+static void drain_before_code_dies(void)
+{
+    if (!__atomic_load_n(&state.active, __ATOMIC_RELAXED) || state.pid != getpid())
+        return;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *raised = PyErr_GetRaisedException();
+    pg_stacksampler_drain();
+    PyErr_SetRaisedException(raised);
+#else
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    pg_stacksampler_drain();
+    PyErr_Restore(type, value, traceback);
+#endif
+}
+
 #if PG_HAVE_CODE_WATCHER
-/* Before a code object dies, resolve the samples that may name it. */
 static int on_code_event(PyCodeEvent event, PyCodeObject *code)
 {
     (void)code;
-    if (event == PY_CODE_EVENT_DESTROY && __atomic_load_n(&state.active, __ATOMIC_RELAXED))
-        pg_stacksampler_drain();
+    if (event == PY_CODE_EVENT_DESTROY)
+        drain_before_code_dies();
     return 0;
+}
+#else
+/* 3.10/3.11 have no code watchers: the code type's deallocator is wrapped
+ * instead (installed once, for the life of the process; it only passes
+ * through while no session is active). The code type cannot be subclassed,
+ * so every code object's death goes through this slot. */
+static destructor code_dealloc_original;
+
+static void code_dealloc_hook(PyObject *code)
+{
+    drain_before_code_dies();
+    code_dealloc_original(code);
+}
+
+static void code_dealloc_hook_install(void)
+{
+    if (PyCode_Type.tp_dealloc == code_dealloc_hook)
+        return;
+    code_dealloc_original = PyCode_Type.tp_dealloc;
+    PyCode_Type.tp_dealloc = code_dealloc_hook;
 }
 #endif
 
@@ -431,7 +469,9 @@ int pg_stacksampler_start(double hz, int cpu, int lines_only)
 #if PG_HAVE_CODE_WATCHER
     state.watcher = PyCode_AddWatcher(on_code_event);
     if (state.watcher < 0)
-        PyErr_Clear(); /* all watcher ids taken: 3.10-like window (docs) */
+        PyErr_Clear(); /* all watcher ids taken: a drain period's window (docs) */
+#else
+    code_dealloc_hook_install();
 #endif
     __atomic_store_n(&state.active, 1, __ATOMIC_SEQ_CST);
     /* The control thread blocks every signal (it inherits the mask it is
