@@ -129,7 +129,9 @@ def test_doubled_call_count_is_flagged(pipegauge, workdir):
     assert stage["calls_exact"] is True
     calls = workloads_regression.CALLS
     assert stage["values"]["calls"]["base"] == calls and stage["values"]["calls"]["current"] == 2 * calls
-    assert "time" not in stage["flags"], stage
+    # (whether its time is flagged too is a matter of noise with one run per
+    # side, where only --min-effect guards time; with repeats it must not be:
+    # test_regression_stats.py::test_doubled_calls_flagged_with_unchanged_time)
     calls = pipegauge("check", "--baseline", "1", "--current", "2", "--metric", "calls")
     assert calls.returncode == 1, calls.stdout
     assert "stage_5" in calls.stdout

@@ -109,3 +109,31 @@ def test_extra_metrics_are_compared_generically():
     table = render_diff(result, show_all=True)
     assert "Δmemor" in table and "+100%" in table
     assert all(len(line) <= 80 for line in table.splitlines())
+
+
+def test_changed_call_count_flags_time_only_when_own_time_moved():
+    # GIVEN one real run, and a copy in which stage 5 is called twice as often,
+    # each call costing the same (twice the own time) or half (the same own time)
+    from dataclasses import replace
+
+    base_run = profiled_run()
+
+    def doubled(cost: float) -> RunRecord:
+        functions = [replace(record, calls=2 * record.calls, p50_ns=record.p50_ns * cost,
+                             self_ns=record.self_ns * 2 * cost, total_ns=record.total_ns * 2 * cost)
+                     if record.name == "stage_5" else record for record in base_run.functions]
+        return replace(base_run, functions=functions)
+
+    def stage_5(cost: float):
+        result = compare(Side("base", [base_run]), Side("current", [doubled(cost)]))
+        return next(item for item in result.functions if item.name == "stage_5")
+
+    # WHEN each call costs the same
+    same_cost = stage_5(1.0)
+    # THEN both the calls and the time are flagged (the call histogram did not
+    # change, the function's own time doubled)
+    assert same_cost.flags == {"calls": REGRESSED, "time": REGRESSED}, same_cost.reasons
+    assert abs(same_cost.time_change - 1.0) < 0.01
+    # WHEN each call costs half: only the calls are
+    half_cost = stage_5(0.5)
+    assert half_cost.flags == {"calls": REGRESSED}, half_cost.reasons

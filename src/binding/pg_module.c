@@ -595,7 +595,8 @@ static PyMethodDef core_methods[] = {
     {"stage_options", (PyCFunction)(void (*)(void))pg_core_stage_options,
      METH_VARARGS | METH_KEYWORDS, "stage_options(*, cpu, io)"},
     {"rank_test", pg_core_rank_test, METH_VARARGS,
-     "rank_test(base_samples, current_samples) -> dict: Mann-Whitney U on pooled samples"},
+     "rank_test(base_samples, current_samples, base_speeds=None, current_speeds=None) -> dict: "
+     "Mann-Whitney U on pooled samples, each divided by its run's speed"},
     {"sample_quantiles", pg_core_sample_quantiles, METH_VARARGS,
      "sample_quantiles(samples, qs) -> list: quantiles (ns) of pooled samples"},
     {"merge_samples", pg_core_merge_samples, METH_VARARGS,

@@ -26,47 +26,90 @@ PyObject *pg_sample_bytes(const pg_hist_t *hist, double ns_per_unit, double scal
     return bytes;
 }
 
-/* Pool a sequence of encoded samples into *pooled (initialised). */
-static int pool_samples(PyObject *sequence, pg_stats_sample_t *pooled)
+/* Decode one encoded sample and add it to *pooled, its observations divided
+ * by divisor (1.0: as recorded). 0 or -1 with an exception. */
+static int pool_one(PyObject *item, double divisor, pg_stats_sample_t *pooled)
+{
+    char *data;
+    Py_ssize_t size;
+    if (PyBytes_AsStringAndSize(item, &data, &size) < 0)
+        return -1;
+    pg_stats_sample_t one;
+    pg_stats_sample_init(&one);
+    int rc = pg_stats_sample_decode(divisor == 1.0 ? pooled : &one, (const uint8_t *)data,
+                                    (size_t)size);
+    if (rc == PG_OK && divisor != 1.0)
+        rc = pg_stats_sample_merge_scaled(pooled, &one, 1.0 / divisor);
+    pg_stats_sample_release(&one);
+    if (rc == PG_ERR_CORRUPT) {
+        PyErr_SetString(PyExc_ValueError, "corrupt latency sample");
+        return -1;
+    }
+    if (rc == PG_ERR_ARG) {
+        PyErr_SetString(PyExc_ValueError, "speeds must be positive and finite");
+        return -1;
+    }
+    return rc < 0 ? (pg_raise(rc, NULL), -1) : 0;
+}
+
+/* Pool a sequence of encoded samples into *pooled (initialised); speeds,
+ * when not NULL/None, a sequence of as many positive numbers: each sample's
+ * observations are divided by its own. */
+static int pool_samples_at(PyObject *sequence, PyObject *speeds, pg_stats_sample_t *pooled)
 {
     PyObject *fast = PySequence_Fast(sequence, "expected a sequence of bytes");
     if (!fast)
         return -1;
-    int status = 0;
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
-        char *data;
-        Py_ssize_t size;
-        if (PyBytes_AsStringAndSize(PySequence_Fast_GET_ITEM(fast, i), &data, &size) < 0) {
-            status = -1;
-            break;
-        }
-        int rc = pg_stats_sample_decode(pooled, (const uint8_t *)data, (size_t)size);
-        if (rc == PG_ERR_CORRUPT) {
-            PyErr_SetString(PyExc_ValueError, "corrupt latency sample");
-            status = -1;
-            break;
-        }
-        if (rc < 0) {
-            pg_raise(rc, NULL);
-            status = -1;
-            break;
+    PyObject *divisors = NULL;
+    if (speeds && speeds != Py_None) {
+        divisors = PySequence_Fast(speeds, "speeds must be a sequence of floats");
+        if (!divisors || PySequence_Fast_GET_SIZE(divisors) != PySequence_Fast_GET_SIZE(fast)) {
+            if (divisors)
+                PyErr_SetString(PyExc_ValueError, "one speed per sample");
+            Py_XDECREF(divisors);
+            Py_DECREF(fast);
+            return -1;
         }
     }
+    int status = 0;
+    for (Py_ssize_t i = 0; status == 0 && i < PySequence_Fast_GET_SIZE(fast); i++) {
+        double divisor = 1.0;
+        if (divisors) {
+            divisor = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(divisors, i));
+            if (divisor == -1.0 && PyErr_Occurred()) {
+                status = -1;
+                break;
+            }
+            if (!isfinite(divisor) || !(divisor > 0.0)) {
+                PyErr_SetString(PyExc_ValueError, "speeds must be positive and finite");
+                status = -1;
+                break;
+            }
+        }
+        status = pool_one(PySequence_Fast_GET_ITEM(fast, i), divisor, pooled);
+    }
+    Py_XDECREF(divisors);
     Py_DECREF(fast);
     return status;
+}
+
+static int pool_samples(PyObject *sequence, pg_stats_sample_t *pooled)
+{
+    return pool_samples_at(sequence, NULL, pooled);
 }
 
 PyObject *pg_core_rank_test(PyObject *module, PyObject *args)
 {
     (void)module;
-    PyObject *base, *current;
-    if (!PyArg_ParseTuple(args, "OO:rank_test", &base, &current))
+    PyObject *base, *current, *base_speeds = Py_None, *current_speeds = Py_None;
+    if (!PyArg_ParseTuple(args, "OO|OO:rank_test", &base, &current, &base_speeds, &current_speeds))
         return NULL;
     pg_stats_sample_t a, b;
     pg_stats_sample_init(&a);
     pg_stats_sample_init(&b);
     PyObject *result = NULL;
-    if (pool_samples(base, &a) == 0 && pool_samples(current, &b) == 0) {
+    if (pool_samples_at(base, base_speeds, &a) == 0 &&
+        pool_samples_at(current, current_speeds, &b) == 0) {
         pg_rank_test_t test;
         pg_stats_rank_test(&a, &b, &test);
         result = Py_BuildValue("{sKsKsdsdsdsd}", "n_base", (unsigned long long)test.n_a,

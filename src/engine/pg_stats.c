@@ -129,6 +129,20 @@ int pg_stats_sample_merge(pg_stats_sample_t *dst, const pg_stats_sample_t *src)
     return PG_OK;
 }
 
+int pg_stats_sample_merge_scaled(pg_stats_sample_t *dst, const pg_stats_sample_t *src, double scale)
+{
+    if (!(scale > 0.0) || scale > 1e6)
+        return PG_ERR_ARG;
+    if (scale == 1.0)
+        return pg_stats_sample_merge(dst, src);
+    for (uint32_t i = 0; i < src->count; i++) {
+        int rc = pg_stats_sample_add(dst, bucket_mid(src->buckets[i]) * scale, src->counts[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return PG_OK;
+}
+
 int pg_stats_sample_encode(const pg_stats_sample_t *sample, uint8_t **data, size_t *size)
 {
     pg_bytes_t out;

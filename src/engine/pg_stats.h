@@ -48,6 +48,10 @@ int pg_stats_sample_from_hist(pg_stats_sample_t *sample, const pg_hist_t *hist,
 
 /* Add every observation of src to dst (pooling repeats of one program). */
 int pg_stats_sample_merge(pg_stats_sample_t *dst, const pg_stats_sample_t *src);
+/* The same with every observation times scale (its bucket midpoint, so to
+ * within a bucket; exact for 1.0): a run's calls with its speed divided
+ * out. PG_ERR_ARG unless 0 < scale <= 1e6. */
+int pg_stats_sample_merge_scaled(pg_stats_sample_t *dst, const pg_stats_sample_t *src, double scale);
 
 /* Encode into a new malloc'ed buffer the caller frees. */
 int pg_stats_sample_encode(const pg_stats_sample_t *sample, uint8_t **data, size_t *size);

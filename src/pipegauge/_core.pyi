@@ -291,13 +291,18 @@ def stage_snapshot() -> Profile:
     """A Profile holding only the live stage table (no call tree)."""
 def stage_options(*, cpu: bool = ..., io: bool = ...) -> None:
     """Turn the CPU-clock and /proc I/O reads of calls and blocks on or off."""
-def rank_test(base: Sequence[bytes], current: Sequence[bytes]) -> dict[str, float]:
+def rank_test(base: Sequence[bytes], current: Sequence[bytes],
+              base_speeds: Sequence[float] | None = None,
+              current_speeds: Sequence[float] | None = None) -> dict[str, float]:
     """Mann-Whitney U test of the pooled base samples against the pooled
     current ones (ties = same ns bucket, mid-ranks, tie-corrected normal
     approximation with continuity correction): {"n_base", "n_current", "u",
     "z" (> 0: current tends to be slower), "p_value" (two-sided), "effect"
-    (P(current > base) + P(tie)/2; 0.5 = no difference)}. ValueError for a
-    corrupt sample."""
+    (P(current > base) + P(tie)/2; 0.5 = no difference)}. Speeds, one per
+    sample: its observations are divided by it first (re-bucketed at the
+    bucket midpoint), so a run the machine slowed as a whole counts at its
+    typical speed. ValueError for a corrupt sample or a speed that is not a
+    positive finite number."""
 
 def sample_quantiles(samples: Sequence[bytes], qs: Sequence[float]) -> list[float]:
     """Quantiles (ns, bucket midpoints) of the pooled samples; 0 when empty."""

@@ -368,8 +368,15 @@ class _Comparer:
         """The median call of key in each run that has it, over the run's speed."""
         return [table[key].p50_ns / speed for table, speed in zip(runs, speeds) if key in table]
 
-    def samples(self, runs: list[dict[str, FunctionRecord]], key: str) -> list[bytes]:
-        return [table[key].sample for table in runs if key in table]
+    def samples_at_speed(self, key: str) -> tuple[list[bytes], list[bytes], list[float], list[float]]:
+        """(base samples, current samples, their runs' speeds) for rank_test."""
+        base_speed, current_speed = self.speeds_of(key)
+        out: list[list] = []
+        for runs, speeds in ((self.base_runs, base_speed), (self.current_runs, current_speed)):
+            present = [(table[key].sample, speed) for table, speed in zip(runs, speeds) if key in table]
+            out.append([sample for sample, _ in present])
+            out.append([speed if speed > 0 and math.isfinite(speed) else 1.0 for _, speed in present])
+        return out[0], out[2], out[1], out[3]
 
     def size_up(self, item: FunctionDiff) -> None:
         settings = self.settings
@@ -402,8 +409,21 @@ class _Comparer:
                                                  confidence=settings.confidence, seed=settings.seed)
             item.interval = (low, high)
 
+    def calls_changed_exactly(self, item: FunctionDiff) -> float | None:
+        """current / base call count when both are exact and differ, else None."""
+        calls_base, calls_current = item.values["calls"]
+        if not item.calls_exact or not calls_base or not calls_current or calls_base == calls_current:
+            return None
+        return calls_current / calls_base
+
     def decide_time(self, item: FunctionDiff) -> None:
-        if item.too_small or item.q_value is None or item.q_value > self.settings.alpha:
+        if item.too_small:
+            return
+        ratio = self.calls_changed_exactly(item)
+        if ratio is not None:
+            self.decide_own_time(item, ratio)
+            return
+        if item.q_value is None or item.q_value > self.settings.alpha:
             return
         change, self_change = item.call_change, item.change("self")
         if change is None or self_change is None or item.noise is None or abs(change) <= item.noise:
@@ -425,6 +445,38 @@ class _Comparer:
         item.flags["time"] = REGRESSED if slower else IMPROVED
         item.reasons.append(f"median call {change:+.1%}, self time {self_change:+.1%} "
                             f"(noise band {item.noise:.1%}, q={item.q_value:.2g})")
+
+    def decide_own_time(self, item: FunctionDiff, ratio: float) -> None:
+        """The call count changed (exactly): a call now does other work, so its
+        time says nothing by itself, and the calls flag already reports the
+        change. Time is flagged only when the function's own time moved beyond
+        the noise band by both estimates: the self times, and for a leaf also
+        calls x the typical call (with the bootstrap interval scaled by the
+        exact count ratio). Not gated by the rank test, which compares calls:
+        twice the calls at the same cost each is twice the time with the same
+        call histogram. Neither estimate alone: one run's median call of one
+        function can sit in another mode of the machine's speed than the
+        other functions' (a busy sibling hyperthread makes calls ~1.8x
+        slower; a run's calls split between the modes), and summed self
+        times hold every preemption."""
+        change, measured = item.call_change, item.change("self")
+        if measured is None or item.noise is None:
+            return
+        estimates, interval = [measured], None
+        if self.is_leaf(item) and change is not None:
+            estimates.append(ratio * (1.0 + change) - 1.0)
+            if item.interval is not None:
+                interval = (item.interval[0] * ratio, item.interval[1] * ratio)
+        slower = measured > 0
+        if any(abs(own) <= item.noise or (own > 0) != slower for own in estimates):
+            return
+        if interval is not None and (interval[0] <= 1.0 if slower else interval[1] >= 1.0):
+            return
+        own = min(estimates, key=abs)
+        item.time_change = own
+        item.flags["time"] = REGRESSED if slower else IMPROVED
+        item.reasons.append(f"own time {own:+.1%} at x{ratio:.2f} calls "
+                            f"(noise band {item.noise:.1%})")
 
     def calls_unmeasured(self, key: str) -> bool:
         """A sampling-mode run on either side: it has time for the function
@@ -508,8 +560,9 @@ def compare(base: Side, current: Side, *, settings: Settings | None = None,
         comparer.judge_extra(item)
         if not item.too_small:
             comparer.judge_time(item)
-            test = _core.rank_test(comparer.samples(comparer.base_runs, item.key),
-                                   comparer.samples(comparer.current_runs, item.key))
+            # at each run's speed, like the typical calls: a run the machine
+            # slowed as a whole must not make the test see every call slower
+            test = _core.rank_test(*comparer.samples_at_speed(item.key))
             item.p_value, item.effect = test["p_value"], test["effect"]
             tested.append(item)
     for item, q_value in zip(tested, _core.bh_adjust(

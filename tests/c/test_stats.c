@@ -276,6 +276,43 @@ static void test_normal_sf(void)
     PG_CHECK(pg_stats_normal_sf(40.0) >= 0.0 && pg_stats_normal_sf(40.0) < 1e-300);
 }
 
+/* Scaled merge: quantiles move by the scale (to within a bucket), the count
+ * is kept, 1.0 is the exact merge, a bad scale is refused; and a rank test
+ * of a sample against itself slowed by 1.5x and scaled back finds nothing. */
+static void test_merge_scaled(void)
+{
+    pg_stats_sample_t s, half, same, slow, back;
+    pg_stats_sample_init(&s);
+    pg_stats_sample_init(&half);
+    pg_stats_sample_init(&same);
+    pg_stats_sample_init(&slow);
+    pg_stats_sample_init(&back);
+    for (int v = 1000; v < 3000; v += 7)
+        PG_CHECK_RC(pg_stats_sample_add(&s, (double)v, 3), PG_OK);
+    PG_CHECK_RC(pg_stats_sample_merge_scaled(&half, &s, 0.5), PG_OK);
+    PG_CHECK_U64(half.total, s.total);
+    double median = pg_stats_sample_quantile(&s, 0.5);
+    PG_CHECK_NEAR(pg_stats_sample_quantile(&half, 0.5), median * 0.5, median * 0.5 * 0.012);
+    PG_CHECK_RC(pg_stats_sample_merge_scaled(&same, &s, 1.0), PG_OK);
+    PG_CHECK_U64(same.count, s.count);
+    PG_CHECK_NEAR(pg_stats_sample_quantile(&same, 0.5), median, 0.0);
+    PG_CHECK_RC(pg_stats_sample_merge_scaled(&same, &s, 0.0), PG_ERR_ARG);
+    PG_CHECK_RC(pg_stats_sample_merge_scaled(&same, &s, -2.0), PG_ERR_ARG);
+    PG_CHECK_RC(pg_stats_sample_merge_scaled(&same, &s, NAN), PG_ERR_ARG);
+    PG_CHECK_RC(pg_stats_sample_merge_scaled(&slow, &s, 1.5), PG_OK);
+    pg_rank_test_t test;
+    pg_stats_rank_test(&s, &slow, &test);
+    PG_CHECK(test.p_value < 1e-6 && test.effect > 0.7);
+    PG_CHECK_RC(pg_stats_sample_merge_scaled(&back, &slow, 1.0 / 1.5), PG_OK);
+    pg_stats_rank_test(&s, &back, &test);
+    PG_CHECK(test.p_value > 0.2 && fabs(test.effect - 0.5) < 0.05);
+    pg_stats_sample_release(&s);
+    pg_stats_sample_release(&half);
+    pg_stats_sample_release(&same);
+    pg_stats_sample_release(&slow);
+    pg_stats_sample_release(&back);
+}
+
 int main(void)
 {
     test_rank_no_ties();
@@ -284,6 +321,7 @@ int main(void)
     test_rank_shift();
     test_encode_roundtrip();
     test_from_hist_and_merge();
+    test_merge_scaled();
     test_bh();
     test_bootstrap();
     test_normal_sf();
