@@ -137,3 +137,21 @@ def test_changed_call_count_flags_time_only_when_own_time_moved():
     # WHEN each call costs half: only the calls are
     half_cost = stage_5(0.5)
     assert half_cost.flags == {"calls": REGRESSED}, half_cost.reasons
+
+
+def test_a_base_run_slow_as_a_whole_does_not_hide_a_slower_function(monkeypatch):
+    # GIVEN a base run in which every call is 1.8x slower (as when a busy
+    # sibling hyperthread slows the whole run), and a current run at normal
+    # speed with stage 3 really 60% slower: raw, stage 3's calls are faster
+    # in the current run (480 iterations against 540)
+    monkeypatch.setattr(workload, "ITERATIONS", round(workload.ITERATIONS * 1.8))
+    base = profiled_run()
+    monkeypatch.undo()
+    current = profiled_run(slow=SLOW_STAGE, factor=1.6)
+    # WHEN compared, one run per side
+    result = compare(Side("base", [base]), Side("current", [current]))
+    # THEN the run speeds are divided out of the rank test as out of the
+    # typical calls: stage 3 is the one regression, the rest unchanged
+    stages = {item.name: item.verdict for item in result.functions if item.name.startswith("stage_")}
+    assert stages.pop(f"stage_{SLOW_STAGE}") == REGRESSED, result.functions
+    assert set(stages.values()) == {"unchanged"}, stages

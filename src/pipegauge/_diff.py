@@ -369,14 +369,17 @@ class _Comparer:
         return [table[key].p50_ns / speed for table, speed in zip(runs, speeds) if key in table]
 
     def samples_at_speed(self, key: str) -> tuple[list[bytes], list[bytes], list[float], list[float]]:
-        """(base samples, current samples, their runs' speeds) for rank_test."""
+        """(base samples, current samples, base speeds, current speeds) of key:
+        rank_test's arguments, one speed per run that has the function."""
+        def side(runs: list[dict[str, FunctionRecord]], speeds: list[float]) -> tuple[list[bytes], list[float]]:
+            present = [(table[key].sample, speed if speed > 0 and math.isfinite(speed) else 1.0)
+                       for table, speed in zip(runs, speeds) if key in table]
+            return [sample for sample, _ in present], [speed for _, speed in present]
+
         base_speed, current_speed = self.speeds_of(key)
-        out: list[list] = []
-        for runs, speeds in ((self.base_runs, base_speed), (self.current_runs, current_speed)):
-            present = [(table[key].sample, speed) for table, speed in zip(runs, speeds) if key in table]
-            out.append([sample for sample, _ in present])
-            out.append([speed if speed > 0 and math.isfinite(speed) else 1.0 for _, speed in present])
-        return out[0], out[2], out[1], out[3]
+        base_samples, base_speeds = side(self.base_runs, base_speed)
+        current_samples, current_speeds = side(self.current_runs, current_speed)
+        return base_samples, current_samples, base_speeds, current_speeds
 
     def size_up(self, item: FunctionDiff) -> None:
         settings = self.settings
