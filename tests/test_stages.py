@@ -156,10 +156,20 @@ def work(batch: list[int]) -> list[int]:
     return [x + 1 for x in batch]
 
 
+def four_thread_pool() -> ThreadPoolExecutor:
+    """A pool that surely runs 4 threads. A pool starts a thread per submit
+    only while none is idle, and a worker that finished its 2 ms call before
+    the GIL-starved submitting thread went on is idle: then the work ran on
+    3 threads (seen in CI). Each worker waits in its initializer until all 4
+    exist, so none is idle before the fourth starts."""
+    barrier = threading.Barrier(4)
+    return ThreadPoolExecutor(4, initializer=barrier.wait, initargs=(30.0,))
+
+
 def test_thread_pool_stage_sums_records_and_has_spans_per_thread() -> None:
     # GIVEN a plain-function stage used from a 4-thread pool
     with pipegauge.profile() as run:
-        with ThreadPoolExecutor(4) as pool:
+        with four_thread_pool() as pool:
             # WHEN 100 batches of 10 records go through it
             results = list(pool.map(work, [list(range(10))] * 100))
     assert len(results) == 100
@@ -438,7 +448,7 @@ def test_json_export_carries_documented_stages(write_script, pipegauge, tmp_path
 def test_chrome_trace_has_stage_spans_per_thread(tmp_path: Path) -> None:
     # GIVEN a profile whose stage ran on 4 threads
     with pipegauge.profile() as run:
-        with ThreadPoolExecutor(4) as pool:
+        with four_thread_pool() as pool:
             list(pool.map(work, [[1, 2]] * 40))
     # WHEN exported as a Chrome trace
     out = tmp_path / "trace.json"
