@@ -156,22 +156,32 @@ def work(batch: list[int]) -> list[int]:
     return [x + 1 for x in batch]
 
 
-def four_thread_pool() -> ThreadPoolExecutor:
-    """A pool that surely runs 4 threads. A pool starts a thread per submit
-    only while none is idle, and a worker that finished its 2 ms call before
-    the GIL-starved submitting thread went on is idle: then the work ran on
-    3 threads (seen in CI). Each worker waits in its initializer until all 4
-    exist, so none is idle before the fourth starts."""
+def map_on_four_threads(function: Any, items: list[Any]) -> list[Any]:
+    """pool.map on a 4-thread pool in which every thread surely runs the
+    function. Left alone, a pool may run everything on 3 threads (seen in CI:
+    a pool starts a thread per submit only while none is idle, and the
+    threads that got the GIL can take every task). Here each thread's first
+    call waits until all 4 threads have made one: while 3 wait (GIL
+    released), none is idle, so the pool starts the fourth, and it takes the
+    next task."""
     barrier = threading.Barrier(4)
-    return ThreadPoolExecutor(4, initializer=barrier.wait, initargs=(30.0,))
+    local = threading.local()
+
+    def first_call_waits(item: Any) -> Any:
+        if not getattr(local, "met", False):
+            local.met = True
+            barrier.wait(30.0)
+        return function(item)
+
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(first_call_waits, items))
 
 
 def test_thread_pool_stage_sums_records_and_has_spans_per_thread() -> None:
     # GIVEN a plain-function stage used from a 4-thread pool
     with pipegauge.profile() as run:
-        with four_thread_pool() as pool:
-            # WHEN 100 batches of 10 records go through it
-            results = list(pool.map(work, [list(range(10))] * 100))
+        # WHEN 100 batches of 10 records go through it
+        results = map_on_four_threads(work, [list(range(10))] * 100)
     assert len(results) == 100
     profile = run.profile
     stages = by_name(profile)
@@ -448,8 +458,7 @@ def test_json_export_carries_documented_stages(write_script, pipegauge, tmp_path
 def test_chrome_trace_has_stage_spans_per_thread(tmp_path: Path) -> None:
     # GIVEN a profile whose stage ran on 4 threads
     with pipegauge.profile() as run:
-        with four_thread_pool() as pool:
-            list(pool.map(work, [[1, 2]] * 40))
+        map_on_four_threads(work, [[1, 2]] * 40)
     # WHEN exported as a Chrome trace
     out = tmp_path / "trace.json"
     pipegauge._core.export(run.profile, "chrome", str(out))
