@@ -47,6 +47,7 @@ static struct {
     uint32_t truncated_func;   /* "<truncated stack>" function, PG_NONE until used */
     uint64_t dropped;          /* samples with no frame to charge */
     int lines_only;            /* beside the tracer: the line table only */
+    const void *dying;         /* the code object being destroyed, during its drain */
 } resolver = {.metric = PG_NONE, .truncated_func = PG_NONE};
 
 static uint32_t hash_pointer(const void *pointer, uint32_t salt)
@@ -153,8 +154,21 @@ static const site_t *site_get(const void *code, uint32_t instruction)
         if (site->code == code && site->instruction == instruction)
             return site;
     }
-    if (!code_known(code) && !code_adopt((PyObject *)code))
-        return NULL;
+    if (!code_known(code) && !code_adopt((PyObject *)code)) {
+        if (!code || code != resolver.dying)
+            return NULL;
+        /* The code object whose death started this drain: intact but for
+         * its reference count, and its address is free for reuse once this
+         * drain returns, so it is resolved without entering the cache. */
+        static site_t dying;
+        PyCodeObject *object = (PyCodeObject *)code;
+        dying.code = code;
+        dying.instruction = instruction;
+        dying.func = pg_codemap_code(object);
+        int line = PyCode_Addr2Line(object, (int)(instruction * PG_CODE_UNIT_SIZE));
+        dying.line = line > 0 ? (uint32_t)line : (uint32_t)object->co_firstlineno;
+        return &dying;
+    }
     PyCodeObject *object = (PyCodeObject *)code;
     site_t *site = &resolver.sites[at];
     site->code = code;
@@ -173,6 +187,11 @@ static void charge_line(uint32_t func, uint32_t line, uint64_t self, uint64_t to
 {
     if (pg_line_table_charge(&pg_tracer.profile.lines, func, line, self, total, hits) < 0)
         pg_tracer.lost++;
+}
+
+void pg_stackresolve_dying(const void *code)
+{
+    resolver.dying = code;
 }
 
 int pg_stackresolve_begin(uint64_t period_ns, int lines_only)

@@ -343,10 +343,12 @@ void pg_stacksampler_drain(void)
 /* Before a code object dies, resolve the samples that may name it. A code
  * object can die while an exception is propagating (frames unwinding): the
  * drain must leave it as it was, whatever its own error paths clear. */
-static void drain_before_code_dies(void)
+static void drain_before_code_dies(const void *code)
 {
-    if (!__atomic_load_n(&state.active, __ATOMIC_RELAXED) || state.pid != getpid())
+    if (!__atomic_load_n(&state.active, __ATOMIC_RELAXED) || state.pid != getpid() ||
+        state.draining)
         return;
+    pg_stackresolve_dying(code); /* its own pending samples still count */
 #if PY_VERSION_HEX >= 0x030C0000
     PyObject *raised = PyErr_GetRaisedException();
     pg_stacksampler_drain();
@@ -357,14 +359,14 @@ static void drain_before_code_dies(void)
     pg_stacksampler_drain();
     PyErr_Restore(type, value, traceback);
 #endif
+    pg_stackresolve_dying(NULL);
 }
 
 #if PG_HAVE_CODE_WATCHER
 static int on_code_event(PyCodeEvent event, PyCodeObject *code)
 {
-    (void)code;
     if (event == PY_CODE_EVENT_DESTROY)
-        drain_before_code_dies();
+        drain_before_code_dies(code);
     return 0;
 }
 #else
@@ -376,7 +378,7 @@ static destructor code_dealloc_original;
 
 static void code_dealloc_hook(PyObject *code)
 {
-    drain_before_code_dies();
+    drain_before_code_dies(code);
     code_dealloc_original(code);
 }
 

@@ -95,6 +95,9 @@ uint64_t pg_stacksampler_memory(void);
  * line table alone); record charges one sample
  * (frames innermost first, as in the ring); end releases the cache and the
  * strong references it holds on code objects. */
+/* The code object being destroyed while the rings drain before its death
+ * (NULL after): its pending samples resolve without a reference to it. */
+void pg_stackresolve_dying(const void *code);
 int pg_stackresolve_begin(uint64_t period_ns, int lines_only);
 void pg_stackresolve_record(const uint64_t *frames, uint32_t depth, int truncated,
                             uint32_t weight);
